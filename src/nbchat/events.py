@@ -1,0 +1,161 @@
+"""Normalized stream events and the `Reply` that accumulates them.
+
+Every dialect maps its wire payloads to these few types, so the widget, the magics and user
+code handle one vocabulary whatever the backend speaks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["streaming", "complete", "error", "incomplete", "stopped"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Start:
+    message_id: str | None = None
+    type: Literal["start"] = field(default="start", init=False)
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+    type: Literal["text"] = field(default="text", init=False)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    args: Any = None
+    id: str | None = None
+    type: Literal["tool_call"] = field(default="tool_call", init=False)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    name: str
+    result: Any = None
+    id: str | None = None
+    type: Literal["tool_result"] = field(default="tool_result", init=False)
+
+
+@dataclass(frozen=True)
+class Done:
+    message_id: str | None = None
+    usage: Usage | None = None
+    type: Literal["done"] = field(default="done", init=False)
+
+
+@dataclass(frozen=True)
+class Error:
+    """The stream ended badly. `code` is short and machine-readable, `message` is for people.
+
+    Codes: "server" (an `error` event from the backend), "connection" (cut mid-stream),
+    "incomplete" (ended without `end`/`done`), "malformed" (undecodable payload),
+    "timeout" (silence past the timeout), or the backend's own `error` code.
+    """
+
+    code: str
+    message: str
+    type: Literal["error"] = field(default="error", init=False)
+
+
+Event = Start | TextDelta | ToolCall | ToolResult | Done | Error
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict of an event, `type` included (for widgets, logs and tests)."""
+    return dataclasses.asdict(event)
+
+
+@dataclass
+class ToolCallRecord:
+    """A tool call paired with its result once the result arrives."""
+
+    name: str
+    args: Any = None
+    id: str | None = None
+    result: Any = None
+    done: bool = False
+
+
+@dataclass
+class Reply:
+    """Everything one assistant turn produced, built up event by event.
+
+    A reply is usable at every moment: while streaming, after an error (partial text kept),
+    or after the user stopped it.
+    """
+
+    text: str = ""
+    message_id: str | None = None
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    usage: Usage | None = None
+    events: list[Event] = field(default_factory=list)
+    status: Status = "streaming"
+    error: Error | None = None
+    created_at: str | None = None
+    user_message_id: str | None = None
+
+    def add(self, event: Event) -> None:
+        """Fold one event into the reply."""
+        self.events.append(event)
+        if isinstance(event, TextDelta):
+            self.text += event.text
+        elif isinstance(event, Start):
+            self.message_id = event.message_id or self.message_id
+        elif isinstance(event, ToolCall):
+            self.tool_calls.append(ToolCallRecord(event.name, event.args, event.id))
+        elif isinstance(event, ToolResult):
+            self._pair_result(event)
+        elif isinstance(event, Done):
+            self.message_id = event.message_id or self.message_id
+            self.usage = event.usage
+            self.status = "complete"
+        elif isinstance(event, Error):
+            self.error = event
+            self.status = "incomplete" if event.code == "incomplete" else "error"
+
+    def _pair_result(self, event: ToolResult) -> None:
+        # Match by id when the backend gives one, else the oldest pending call of that name.
+        for call in self.tool_calls:
+            if call.done:
+                continue
+            if (event.id and call.id == event.id) or (not event.id and call.name == event.name):
+                call.result, call.done = event.result, True
+                return
+        self.tool_calls.append(ToolCallRecord(event.name, None, event.id, event.result, True))
+
+    def stop(self) -> None:
+        """Mark a reply the user cut short; a finished reply stays as it was."""
+        if self.status == "streaming":
+            self.status = "stopped"
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "streaming"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (no raw event list) for widget state and saved notebooks."""
+        return {
+            "text": self.text,
+            "message_id": self.message_id,
+            "status": self.status,
+            "tool_calls": [dataclasses.asdict(call) for call in self.tool_calls],
+            "usage": dataclasses.asdict(self.usage) if self.usage else None,
+            "error": {"code": self.error.code, "message": self.error.message}
+            if self.error
+            else None,
+        }
+
+    def __str__(self) -> str:
+        return self.text
