@@ -57,11 +57,11 @@ class ServerError(APIStatusError):
     """5xx: the server failed."""
 
 
-class ConnectionError(NbchatError):  # noqa: A001 - deliberately nbchat's own, see DESIGN.md
+class ConnectionError(NbchatError):
     """The server could not be reached (refused, DNS, TLS, reset before any event)."""
 
 
-class TimeoutError(NbchatError):  # noqa: A001
+class TimeoutError(NbchatError):
     """No answer within the timeout before the stream started."""
 
 
@@ -83,7 +83,9 @@ STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def status_error(status_code: int, message: str, retry_after: float | None = None) -> APIStatusError:
+def status_error(
+    status_code: int, message: str, retry_after: float | None = None
+) -> APIStatusError:
     """The typed exception for an HTTP error status."""
     if status_code == 429:
         return RateLimitError(status_code, message, retry_after)
