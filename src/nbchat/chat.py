@@ -72,7 +72,7 @@ class Chat:
         )
         self._client: Client | None = None
         self._lock = threading.RLock()
-        self._listeners: list[Listener] = []
+        self._listeners: tuple[Listener, ...] = ()  # replaced, never mutated: safe to iterate
         self.history: list[Turn] = []
 
     # -- what the conversation is -------------------------------------------------------
@@ -170,17 +170,16 @@ class Chat:
         None, the reply's status final). Listeners run on the thread that streams.
         """
         with self._lock:
-            self._listeners.append(listener)
+            self._listeners = (*self._listeners, listener)
 
         def unsubscribe() -> None:
             with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
+                self._listeners = tuple(x for x in self._listeners if x is not listener)
 
         return unsubscribe
 
     def _notify(self, kind: TurnKind, turn: Turn, event: Event | None) -> None:
-        for listener in list(self._listeners):
+        for listener in self._listeners:
             try:
                 listener(kind, turn, event)
             except Exception:  # a broken display must not break the conversation

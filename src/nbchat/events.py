@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Status = Literal["streaming", "complete", "error", "incomplete", "stopped"]
 
@@ -20,42 +20,42 @@ class Usage:
     total_tokens: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Start:
     message_id: str | None = None
-    type: Literal["start"] = field(default="start", init=False)
+    type: ClassVar[str] = "start"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TextDelta:
     text: str
-    type: Literal["text"] = field(default="text", init=False)
+    type: ClassVar[str] = "text"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ToolCall:
     name: str
     args: Any = None
     id: str | None = None
-    type: Literal["tool_call"] = field(default="tool_call", init=False)
+    type: ClassVar[str] = "tool_call"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ToolResult:
     name: str
     result: Any = None
     id: str | None = None
-    type: Literal["tool_result"] = field(default="tool_result", init=False)
+    type: ClassVar[str] = "tool_result"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Done:
     message_id: str | None = None
     usage: Usage | None = None
-    type: Literal["done"] = field(default="done", init=False)
+    type: ClassVar[str] = "done"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Error:
     """The stream ended badly. `code` is short and machine-readable, `message` is for people.
 
@@ -66,7 +66,7 @@ class Error:
 
     code: str
     message: str
-    type: Literal["error"] = field(default="error", init=False)
+    type: ClassVar[str] = "error"
 
 
 Event = Start | TextDelta | ToolCall | ToolResult | Done | Error
@@ -74,7 +74,7 @@ Event = Start | TextDelta | ToolCall | ToolResult | Done | Error
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict of an event, `type` included (for widgets, logs and tests)."""
-    return dataclasses.asdict(event)
+    return {"type": event.type, **dataclasses.asdict(event)}
 
 
 @dataclass
@@ -96,7 +96,6 @@ class Reply:
     or after the user stopped it.
     """
 
-    text: str = ""
     message_id: str | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     usage: Usage | None = None
@@ -105,12 +104,23 @@ class Reply:
     error: Error | None = None
     created_at: str | None = None
     user_message_id: str | None = None
+    # Deltas are joined on read: appending to one string would copy it on every delta.
+    _parts: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        parts, count = self._parts, len(self._parts)
+        if count > 1:
+            # Replace only what was joined, so a delta appended meanwhile by a streaming
+            # thread is kept.
+            parts[:count] = ["".join(parts[:count])]
+        return parts[0] if parts else ""
 
     def add(self, event: Event) -> None:
         """Fold one event into the reply."""
         self.events.append(event)
         if isinstance(event, TextDelta):
-            self.text += event.text
+            self._parts.append(event.text)
         elif isinstance(event, Start):
             self.message_id = event.message_id or self.message_id
         elif isinstance(event, ToolCall):
@@ -159,3 +169,7 @@ class Reply:
 
     def __str__(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        preview = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return f"Reply(status={self.status!r}, text={preview!r}, tool_calls={len(self.tool_calls)})"

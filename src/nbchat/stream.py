@@ -20,11 +20,13 @@ import httpx_sse
 from .client import Deadline, Silence
 from .dialects import Dialect, MalformedPayload
 from .errors import APIStatusError, NbchatError
-from .events import Error, Event, Reply
+from .events import Done, Error, Event, Reply
 
 log = logging.getLogger("nbchat")
 
 TurnKind = Literal["turn_start", "event", "turn_end"]
+
+TERMINAL = (Done, Error)  # a reply is over after either
 
 
 @dataclass
@@ -47,14 +49,17 @@ class EventDecoder:
         self.finished = False
 
     def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
-        if self.finished or not sse.data.strip():
+        data = sse.data
+        if self.finished or not data or data.isspace():
             return []  # keep-alives and empty payloads carry nothing
         try:
-            events = self._dialect.decode(sse.data)
+            events = self._dialect.decode(data)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
+        if len(events) == 1 and not isinstance(events[0], TERMINAL):
+            return events  # the common case, without the loop below
         for index, event in enumerate(events):
-            if self._dialect.is_terminal(event):
+            if isinstance(event, TERMINAL):
                 self.finished = True
                 return events[: index + 1]
         return events

@@ -42,7 +42,7 @@ class AgentsDialect:
     def decode(self, data: str) -> list[Event]:
         payload = parse_json_object(data)
         kind = payload.get("type")
-        if kind == "text":
+        if kind == "text":  # by far the most common: kept first and short
             return [TextDelta(text_field(payload, "content"))]
         if kind == "tool_call":
             return [ToolCall(str(payload.get("name")), payload.get("args"))]
@@ -53,9 +53,6 @@ class AgentsDialect:
         if kind == "error":
             return [Error("server", str(payload.get("message") or "the agent reported an error"))]
         return []
-
-    def is_terminal(self, event: Event) -> bool:
-        return isinstance(event, (Done, Error))
 
 
 def _usage(raw: Any) -> Usage | None:

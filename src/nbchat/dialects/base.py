@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 from ..errors import NbchatError
 from ..events import Event, Reply
@@ -56,16 +57,19 @@ class Dialect(Protocol):
         """A complete Reply from the non-streaming endpoint's JSON."""
 
     def decode(self, data: str) -> list[Event]:
-        """Normalized events for one SSE `data` payload; [] for unknown types."""
+        """Normalized events for one SSE `data` payload; [] for unknown types.
 
-    def is_terminal(self, event: Event) -> bool:
-        """Whether the stream is complete after this event."""
+        A reply ends with `Done` or `Error`.
+        """
 
 
 def parse_json_object(data: str) -> dict[str, Any]:
-    """The JSON object in an SSE payload, or MalformedPayload."""
+    """The JSON object in an SSE payload, or MalformedPayload.
+
+    orjson: parsing is most of the per-delta cost, and long replies have many deltas.
+    """
     try:
-        payload = json.loads(data)
+        payload = orjson.loads(data)
     except ValueError as exc:
         raise MalformedPayload(f"payload is not JSON: {exc}") from None
     if not isinstance(payload, dict):
@@ -75,6 +79,6 @@ def parse_json_object(data: str) -> dict[str, Any]:
 
 def text_field(payload: dict[str, Any], key: str) -> str:
     value = payload.get(key, "")
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise MalformedPayload(f"{key!r} is not a string")
     return value

@@ -74,9 +74,6 @@ class ChatsDialect:
             return [Error(str(code), str(payload.get("message") or code))]
         return []
 
-    def is_terminal(self, event: Event) -> bool:
-        return isinstance(event, (Done, Error))
-
 
 def _require(value: str | None, name: str, env: str) -> None:
     if not value:
