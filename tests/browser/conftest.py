@@ -1,0 +1,118 @@
+"""Browser tests: one real JupyterLab and one headless Debian Chromium for the whole session."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, Request, sync_playwright
+
+from .lab import JupyterLab
+from .notebook import LIGHT, Notebook
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+HERE = Path(__file__).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives real JupyterLab in headless Chromium")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    server = JupyterLab(tmp_path_factory.mktemp("jupyterlab"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class PageLog:
+    """What the page did that a safe page must not: dialogs, off-machine requests, JS errors."""
+
+    dialogs: list[str] = field(default_factory=list)
+    remote_requests: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def page_log() -> PageLog:
+    return PageLog()
+
+
+@pytest.fixture
+def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    page = context.new_page()
+
+    def on_dialog(dialog: Dialog) -> None:
+        page_log.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def on_request(request: Request) -> None:
+        if request.url.startswith(("http:", "https:", "ws:", "wss:")) and not _is_loopback(
+            request.url
+        ):
+            page_log.remote_requests.append(request.url)
+
+    page.on("dialog", on_dialog)
+    page.on("request", on_request)
+    page.on("pageerror", lambda error: page_log.page_errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def notebook(request: pytest.FixtureRequest, lab: JupyterLab, page: Page) -> Iterator[Notebook]:
+    """A fresh notebook with one empty code cell, named after the test, open in light theme."""
+    name = lab.write_notebook(f"{request.node.name}.ipynb", [""])
+    nb = Notebook(page, lab, name).open()
+    if page.evaluate("() => document.body.dataset.jpThemeName") != LIGHT:
+        nb.set_theme(LIGHT)
+    yield nb
+    lab.shutdown_kernels()
