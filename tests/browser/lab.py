@@ -106,7 +106,7 @@ class JupyterLab:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"JupyterLab did not answer within {STARTUP_TIMEOUT}s:\n{self.log_tail()}")
+        raise RuntimeError(f"JupyterLab not up after {STARTUP_TIMEOUT}s:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """Shut down through the REST API (kernels included), then make sure the process is gone."""
@@ -131,9 +131,9 @@ class JupyterLab:
 
     # -- REST ------------------------------------------------------------------------------------
 
-    def api(self, method: str, path: str, *, timeout: float = 10.0, **kwargs: object) -> httpx.Response:
+    def api(self, method: str, path: str, *, timeout: float = 10.0) -> httpx.Response:
         headers = {"Authorization": f"token {self.token}"}
-        return httpx.request(method, self.url + path, headers=headers, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+        return httpx.request(method, self.url + path, headers=headers, timeout=timeout)
 
     def shutdown_kernels(self) -> None:
         """Delete every session (and its kernel), e.g. so a reopened notebook starts cold."""
@@ -143,7 +143,7 @@ class JupyterLab:
     # -- notebooks -------------------------------------------------------------------------------
 
     def write_notebook(self, name: str, cells: list[str]) -> str:
-        """Write an .ipynb with the given code cells (unexecuted) into the root dir; return its path."""
+        """Write an .ipynb of unexecuted code cells into the root dir; return its name."""
         nb = {
             "nbformat": 4,
             "nbformat_minor": 5,

@@ -8,7 +8,8 @@ from .notebook import Notebook
 
 
 def test_ipywidgets_slider_renders(notebook: Notebook) -> None:
-    output = notebook.run_cell(0, "import ipywidgets\nipywidgets.IntSlider(value=7, description='n')")
+    code = "import ipywidgets\nipywidgets.IntSlider(value=7, description='n')"
+    output = notebook.run_cell(0, code)
     slider = output.locator(".widget-slider")
     expect(slider).to_be_visible()
     expect(slider.locator(".widget-readout")).to_have_text("7")
