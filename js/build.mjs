@@ -1,0 +1,28 @@
+// Bundles the widget front end into the Python package (src/nbchat/static/).
+// Prints the gzipped size so a growing bundle is noticed at build time.
+import { build } from "esbuild";
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outdir = resolve(here, "../src/nbchat/static");
+
+await build({
+  entryPoints: [resolve(here, "src/widget.ts")],
+  bundle: true,
+  format: "esm",
+  target: "es2020",
+  minify: true,
+  legalComments: "eof",
+  outdir,
+  entryNames: "widget",
+  logLevel: "warning",
+});
+
+for (const name of ["widget.js", "widget.css"]) {
+  const bytes = readFileSync(resolve(outdir, name));
+  const kb = (n) => (n / 1024).toFixed(1);
+  console.log(`${name}: ${kb(bytes.length)} KB, ${kb(gzipSync(bytes).length)} KB gzipped`);
+}

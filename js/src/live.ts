@@ -1,0 +1,65 @@
+// The view's copy of turns still streaming, kept in step with the kernel by sequence numbers.
+//
+// Every kernel message but "sync" carries the next seq. A view that has not synced yet (just
+// opened, or reconnected) ignores deltas and asks for a sync; a gap in seq means something was
+// missed, so it asks again. The sync reply carries each live turn's text so far and the seq it
+// is current to, and messages at or below that seq are dropped as already included.
+import type { KernelMessage, LiveTurn } from "./types";
+
+export type Outcome = "changed" | "ignored" | "resync";
+
+export class LiveTurns {
+  readonly turns = new Map<string, LiveTurn>();
+  private seq = -1; // last applied seq; -1 until the first sync reply
+  private waiting = false; // a sync request is out
+
+  get synced(): boolean {
+    return this.seq >= 0;
+  }
+
+  /** Call before sending a sync request, so requests are not repeated while one is pending. */
+  requestSync(): boolean {
+    if (this.waiting) return false;
+    this.waiting = true;
+    return true;
+  }
+
+  apply(msg: KernelMessage): Outcome {
+    if (msg.type === "sync") {
+      if (msg.seq < this.seq) return "ignored";
+      this.seq = msg.seq;
+      this.waiting = false;
+      this.turns.clear();
+      for (const turn of msg.live) this.turns.set(turn.turn, structuredCopy(turn));
+      return "changed";
+    }
+    if (!this.synced || msg.seq <= this.seq) return this.synced ? "ignored" : "resync";
+    if (msg.seq !== this.seq + 1) return "resync";
+    this.seq = msg.seq;
+    switch (msg.type) {
+      case "turn_start":
+        this.turns.set(msg.turn, { turn: msg.turn, user: msg.user, text: msg.text, tool_calls: [...msg.tool_calls] });
+        break;
+      case "delta": {
+        const turn = this.turns.get(msg.turn);
+        if (!turn) return "resync";
+        turn.text += msg.text;
+        for (const { index, ...call } of msg.tools) turn.tool_calls[index] = call;
+        break;
+      }
+      case "turn_end":
+        this.turns.delete(msg.turn);
+        break;
+    }
+    return "changed";
+  }
+
+  /** A committed message now shows this turn: stop showing it as live. */
+  drop(turnId: string): boolean {
+    return this.turns.delete(turnId);
+  }
+}
+
+function structuredCopy(turn: LiveTurn): LiveTurn {
+  return { ...turn, tool_calls: [...turn.tool_calls] };
+}
