@@ -337,7 +337,7 @@ async def _events(
     generation stops there; the partial text is still recorded as the reply.
     """
     stats = store.stats
-    stats.started += 1
+    stats.open()
     parts: list[str] = []
     done = False
 

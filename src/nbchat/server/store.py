@@ -84,10 +84,15 @@ class StreamStats:
     completed: int = 0
     cancelled: int = 0
     deltas: int = 0
+    peak: int = 0  # most streams open at once
 
     @property
     def active(self) -> int:
         return self.started - self.completed - self.cancelled
+
+    def open(self) -> None:
+        self.started += 1
+        self.peak = max(self.peak, self.active)
 
 
 @dataclass
