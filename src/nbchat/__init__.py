@@ -5,6 +5,7 @@ Importing nbchat is cheap: the widget, the magics and the reference server load 
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors, events
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from .widget import ChatWidget
 
 __version__ = "0.1.0"
+
+# A library stays quiet unless the application configures logging (retries log warnings).
+logging.getLogger("nbchat").addHandler(logging.NullHandler())
 
 __all__ = [
     "Chat",
