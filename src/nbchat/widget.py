@@ -1,0 +1,359 @@
+"""`ChatWidget`: a chat panel (anywidget) on a `Chat`, streaming without blocking the kernel.
+
+The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.send`,
+`%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
+keep working. Text reaches the views as batched custom messages; the finished turn is committed
+once to the synced `messages` trait, which is also what a saved notebook keeps.
+
+Kernel → view custom messages; all but "sync" carry the next `seq` (per widget, from 1):
+  turn_start {turn, user, text, tool_calls}   a turn began (text so far if it began elsewhere)
+  delta      {turn, text, tools}              new text, changed tool calls [{index, ...}]; ≤ 30/s
+  turn_end   {turn, status}                   sent after the turn was committed to `messages`
+  sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
+View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
+{"type": "retry", "turn"}, {"type": "new"}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .chat import Chat, EventStream, Turn
+from .errors import ConfigurationError, NbchatError
+from .events import Event, Reply, TextDelta, ToolCall, ToolResult
+
+log = logging.getLogger("nbchat")
+
+_STATIC = Path(__file__).parent / "static"
+if not (_STATIC / "widget.js").is_file():
+    raise ImportError(
+        "the ChatWidget front end is not built: run `npm install && npm run build` in js/ "
+        "(installing nbchat with pip builds it)"
+    )
+
+#: Seconds between two delta flushes to the views, at least (≤ 30 flushes a second).
+FLUSH_INTERVAL = 1 / 30
+
+ReplyCallback = Callable[[Reply], None]
+
+
+class ChatWidget(anywidget.AnyWidget):
+    """A chat panel: `ChatWidget(chat)`, `ChatWidget(**Chat arguments)`, or `ChatWidget()` for
+    the magics' current conversation."""
+
+    _esm = _STATIC / "widget.js"
+    _css = _STATIC / "widget.css"
+
+    #: The transcript: two dicts per finished turn (user, assistant), committed once.
+    messages = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: "streaming" while this widget's own reply streams (the view shows Stop).
+    status = traitlets.Enum(["idle", "streaming"], "idle").tag(sync=True)
+    allow_remote_images = traitlets.Bool(False).tag(sync=True)
+    title = traitlets.Unicode("nbchat").tag(sync=True)
+
+    def __init__(self, chat: Chat | None = None, **chat_kwargs: Any) -> None:
+        if chat is not None and chat_kwargs:
+            raise ConfigurationError("pass a Chat or the arguments for one, not both")
+        if chat is None:
+            chat = Chat(**chat_kwargs) if chat_kwargs else _current_chat()
+        finished = [turn for turn in list(chat.history) if turn.reply.finished]
+        super().__init__(messages=[m for turn in finished for m in _turn_messages(turn)])
+        self._chat = chat
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._live: dict[str, _LiveTurn] = {}
+        self._ended: set[str] = {turn.id for turn in finished}
+        self._stream: EventStream | None = None  # the reply this widget is streaming
+        self._last_sent: EventStream | None = None
+        self._thread: threading.Thread | None = None
+        self._callbacks: list[ReplyCallback] = []
+        self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
+        self.on_msg(self._on_view_message)
+        self._unsubscribe = chat.subscribe(self._on_turn)
+
+    # -- Python API ---------------------------------------------------------------------
+
+    @property
+    def chat(self) -> Chat:
+        return self._chat
+
+    def send(self, text: str, *, model: str | None = None) -> None:  # type: ignore[override]
+        """Send `text` as if typed in the panel; the reply streams on a background thread."""
+        with self._lock:
+            if self._stream is not None:
+                raise NbchatError("a reply is still streaming: stop() it or wait() for it")
+            events = self._chat.stream(text, model=model)
+            self._stream = self._last_sent = events
+            self.status = "streaming"
+            self._thread = threading.Thread(
+                target=self._run, args=(events,), name="nbchat-widget", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the reply this widget is streaming: the HTTP response closes, the text stays."""
+        stream = self._stream
+        if stream is not None:
+            stream.stop()
+
+    def wait(self, timeout: float | None = None) -> Reply | None:
+        """Block until the reply this widget sent last has finished; returns it."""
+        thread = self._thread
+        if thread is None:
+            return None
+        thread.join(timeout)
+        return self._last_sent.reply if self._last_sent is not None else None
+
+    def retry(self, turn_id: str) -> None:
+        """Send again what the user said in turn `turn_id`."""
+        for message in self.messages:
+            if message["turn"] == turn_id and message["role"] == "user":
+                self.send(message["text"])
+                return
+        raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
+
+    def new(self) -> None:
+        """Start a new conversation: stop streaming, forget the history, clear the panel."""
+        self.stop()
+        self._chat.new()
+        with self._lock:
+            self._live.clear()
+            self.messages = []
+
+    def on_reply(self, callback: ReplyCallback, remove: bool = False) -> None:
+        """Call `callback(reply)` whenever a turn finishes (whoever sent it)."""
+        if remove:
+            self._callbacks.remove(callback)
+        else:
+            self._callbacks.append(callback)
+
+    def close(self) -> None:
+        self._unsubscribe()
+        self.stop()
+        self._flusher.close()
+        super().close()
+
+    # -- the background stream ----------------------------------------------------------
+
+    def _run(self, events: EventStream) -> None:
+        try:
+            with events:
+                for _ in events:
+                    pass
+        except NbchatError:
+            pass  # the failed turn went through the listener and shows with its error
+        except Exception:
+            log.exception("the widget's stream failed")
+        finally:
+            self._release(events)
+
+    def _release(self, events: EventStream) -> None:
+        with self._lock:
+            if self._stream is events:
+                self._stream = None
+                self.status = "idle"
+
+    # -- Chat listener: runs on whichever thread streams (or stops) the turn ------------
+
+    def _on_turn(self, kind: str, turn: Turn, event: Event | None) -> None:
+        with self._lock:
+            if turn.id in self._ended:
+                return
+            if kind == "turn_end":
+                self._end(turn)
+            elif turn.id not in self._live:
+                self._start(turn)  # its text so far already includes `event`
+            elif event is not None:
+                self._live[turn.id].add(turn, event)
+                self._flusher.poke()
+        if kind == "turn_end":
+            for callback in list(self._callbacks):
+                try:
+                    callback(turn.reply)
+                except Exception:
+                    log.exception("an on_reply callback failed")
+
+    def _start(self, turn: Turn) -> None:
+        live = _LiveTurn(turn)
+        self._live[turn.id] = live
+        self._post({"type": "turn_start", **live.snapshot()})
+
+    def _end(self, turn: Turn) -> None:
+        self._live.pop(turn.id, None)
+        self._ended.add(turn.id)
+        self.messages = [*self.messages, *_turn_messages(turn)]
+        self._post({"type": "turn_end", "turn": turn.id, "status": turn.reply.status})
+        if self._stream is not None and self._stream.turn is turn:
+            self._release(self._stream)
+
+    # -- to the views -------------------------------------------------------------------
+
+    def _post(self, message: dict[str, Any]) -> None:
+        """Send a numbered custom message; callers hold the lock so numbers match the order."""
+        self._seq += 1
+        super().send({**message, "seq": self._seq})
+
+    def _flush(self) -> None:
+        with self._lock:
+            for live in self._live.values():
+                if live.pending or live.changed_tools:
+                    self._post({"type": "delta", **live.take()})
+
+    def _sync(self) -> None:
+        """Tell the views where every live turn stands; pending text is included, not resent."""
+        with self._lock:
+            for live in self._live.values():
+                live.take()
+            live_turns = [live.snapshot() for live in self._live.values()]
+            super().send({"type": "sync", "seq": self._seq, "live": live_turns})
+
+    def _on_view_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
+        kind = content.get("type")
+        try:
+            if kind == "sync":
+                self._sync()
+            elif kind == "send":
+                self.send(str(content.get("text", "")))
+            elif kind == "stop":
+                self.stop()
+            elif kind == "retry":
+                self.retry(str(content.get("turn", "")))
+            elif kind == "new":
+                self.new()
+            else:
+                log.warning("unknown message from the chat widget: %r", kind)
+        except NbchatError as exc:
+            log.warning("chat widget: %s", exc)
+
+
+class _LiveTurn:
+    """What the views know of one streaming turn, and what is waiting for the next flush."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.text = turn.reply.text
+        self.tools = _tool_dicts(turn.reply)
+        self.pending = ""
+        self.changed_tools: set[int] = set()
+
+    def add(self, turn: Turn, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self.text += event.text
+            self.pending += event.text
+        elif isinstance(event, ToolCall | ToolResult):
+            # The reply has folded this event in already (it is added before listeners run).
+            tools = _tool_dicts(turn.reply)
+            self.changed_tools.update(
+                i for i, tool in enumerate(tools) if i >= len(self.tools) or self.tools[i] != tool
+            )
+            self.tools = tools
+
+    def take(self) -> dict[str, Any]:
+        """The pending delta, which then counts as sent."""
+        delta = {
+            "turn": self.turn.id,
+            "text": self.pending,
+            "tools": [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)],
+        }
+        self.pending = ""
+        self.changed_tools.clear()
+        return delta
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "turn": self.turn.id,
+            "user": self.turn.user,
+            "text": self.text,
+            "tool_calls": self.tools,
+        }
+
+
+class _Flusher:
+    """Runs `flush` on a daemon thread soon after `poke()`, at most once per `interval`."""
+
+    def __init__(self, flush: Callable[[], None], interval: float) -> None:
+        self._flush = flush
+        self._interval = interval
+        self._cond = threading.Condition()
+        self._poked = False
+        self._closed = False
+        self._last = 0.0
+        self._thread: threading.Thread | None = None
+
+    def poke(self) -> None:
+        with self._cond:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="nbchat-flush", daemon=True)
+                self._thread.start()
+            self._poked = True
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        return
+                    wait = self._last + self._interval - time.monotonic()
+                    if self._poked and wait <= 0:
+                        break
+                    self._cond.wait(wait if self._poked else None)
+                self._poked = False
+                self._last = time.monotonic()
+            try:
+                self._flush()
+            except Exception:
+                log.exception("flushing chat deltas failed")
+
+
+def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(call) for call in reply.tool_calls]
+
+
+def _turn_messages(turn: Turn) -> list[dict[str, Any]]:
+    """The two transcript entries of a finished turn."""
+    reply = turn.reply.to_dict()
+    user = {
+        "id": f"{turn.id}-user",
+        "turn": turn.id,
+        "role": "user",
+        "text": turn.user,
+        "status": "complete",
+        "tool_calls": [],
+        "usage": None,
+        "error": None,
+    }
+    assistant = {
+        "id": turn.id,
+        "turn": turn.id,
+        "role": "assistant",
+        "text": reply["text"],
+        "status": reply["status"],
+        "tool_calls": reply["tool_calls"],
+        "usage": reply["usage"],
+        "error": reply["error"],
+    }
+    return [user, assistant]
+
+
+def _current_chat() -> Chat:
+    """The magics' current conversation when the magics are available, else one from env."""
+    try:
+        from .magics import current_chat
+    except ImportError:
+        return Chat()
+    return current_chat()
