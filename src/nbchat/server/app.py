@@ -97,8 +97,10 @@ def _guard(request: Request) -> None:
     token = request.app.state.settings.token
     if token is not None:
         cookie = request.cookies.get("session", "")
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not any(secrets.compare_digest(value, token) for value in (cookie, bearer)):
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        offered = [cookie, bearer if scheme.lower() == "bearer" else ""]
+        expected = token.encode()
+        if not any(secrets.compare_digest(value.encode(), expected) for value in offered):
             raise ApiError(401, "missing or invalid session cookie or bearer token")
     limiter: RateLimiter | None = request.app.state.limiter
     wait = limiter.retry_after() if limiter else None
