@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import subprocess
@@ -52,7 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
         rate_window=args.rate_window,
     )
     print(f"nbchat reference server on {url_of(sock)} (Ctrl+C to stop)", flush=True)
-    make_server(app, log_level="info").run(sockets=[sock])
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C after a clean stop
+        make_server(app, log_level="info").run(sockets=[sock])
     return 0
 
 

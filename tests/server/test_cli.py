@@ -1,0 +1,157 @@
+"""`nbchat serve` and `nbchat demo` as a user runs them: real processes on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+NBCHAT = str(Path(sys.executable).with_name("nbchat"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, process.communicate()
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the server never answered"
+            time.sleep(0.1)
+
+
+def interrupt(process: subprocess.Popen) -> tuple[int, str]:
+    """Ctrl+C, as in a terminal; returns the exit code and everything the process printed."""
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    return process.returncode, output
+
+
+@pytest.fixture
+def serve() -> Iterator:
+    processes: list[subprocess.Popen] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen, str]:
+        port = free_port()
+        process = subprocess.Popen(
+            [NBCHAT, "serve", "--port", str(port), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, process)
+        return process, url
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_serve_answers_both_formats_and_stops_on_ctrl_c(serve) -> None:
+    process, url = serve()
+    created = httpx.post(f"{url}/api/chats", json={"userId": "u"})
+    assert created.status_code == 201
+    agents = httpx.post(f"{url}/chat/stream", json={"agent_id": "ag_demo", "message": "/echo up"})
+    assert agents.text.startswith('data: {"type": "text", "content": "up"}\n\n')
+    code, output = interrupt(process)
+    assert code == 0
+    assert output.startswith(f"nbchat reference server on {url} (Ctrl+C to stop)\n")
+    assert "Traceback" not in output
+    assert '"POST /chat/stream HTTP/1.1" 200' in output
+
+
+def test_serve_with_token_rate_limit_and_delay(serve) -> None:
+    process, url = serve("--token", "tok-123", "--rate-limit", "2", "--delay", "0.05")
+    assert httpx.post(f"{url}/api/chats", json={"userId": "u"}).status_code == 401
+    with httpx.Client(cookies={"session": "tok-123"}) as client:
+        started = time.monotonic()
+        answer = client.post(
+            f"{url}/chat/stream", json={"agent_id": "ag_demo", "message": "/stream 10 1"}
+        )
+        assert answer.status_code == 200 and time.monotonic() - started >= 10 * 0.05
+        assert client.post(f"{url}/api/chats", json={"userId": "u"}).status_code == 201
+        limited = client.post(f"{url}/api/chats", json={"userId": "u"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    code, output = interrupt(process)
+    assert code == 0 and "tok-123" not in output
+
+
+def test_serve_on_a_busy_port_fails_with_a_clear_message() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [NBCHAT, "serve", "--port", str(port)], capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith("nbchat: [Errno 98]")
+    assert "Address already in use" in result.stderr
+
+
+def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(tmp_path: Path) -> None:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "quickstart.ipynb").write_text("{}")
+    port = free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
+    env.pop("NBCHAT_BASE_URL", None)
+    demo = subprocess.Popen(
+        [NBCHAT, "demo", "--no-browser", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, demo)
+        deadline = time.monotonic() + 30
+        while not (children := psutil.Process(demo.pid).children()):
+            assert time.monotonic() < deadline, "JupyterLab was not started"
+            time.sleep(0.1)
+        lab = children[0]
+        assert lab.cmdline()[1:] == [
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "notebooks/quickstart.ipynb",
+        ]
+        assert (Path(lab.cwd()) / "notebooks" / "quickstart.ipynb").is_file()
+        lab_env = lab.environ()
+        assert lab_env["NBCHAT_BASE_URL"] == url
+        assert lab_env["NBCHAT_DIALECT"] == "chats"
+        assert lab_env["NBCHAT_MODEL"] and lab_env["NBCHAT_USER_ID"]
+        code, output = interrupt(demo)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert code == 0
+    assert output.startswith(f"nbchat demo server on {url}; starting JupyterLab\n")
+    assert not lab.is_running()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/api/chats")
