@@ -137,6 +137,8 @@ class ChatWidget(anywidget.AnyWidget):
             self._callbacks.append(callback)
 
     def close(self) -> None:
+        if not hasattr(self, "_flusher"):  # __init__ failed before the widget was set up
+            return super().close()
         self._unsubscribe()
         self.stop()
         self._flusher.close()

@@ -1,0 +1,339 @@
+"""The widget's message protocol, over a recording comm, against the reference server."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import nbchat
+from nbchat.errors import NbchatError
+from nbchat.server import ServerHandle, start_server
+from nbchat.widget import FLUSH_INTERVAL, ChatWidget
+
+from .conftest import MakeChat, recorder, wait_for
+
+
+def deltas_text(messages: list[dict[str, Any]]) -> str:
+    return "".join(m["text"] for m in messages if m["type"] == "delta")
+
+
+def test_reply_streams_as_numbered_deltas_then_commits_once(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.send("/stream 40 25 5")
+    reply = widget.wait(10)
+
+    assert reply is not None and reply.status == "complete"
+    assert len(reply.text) == 1000
+    customs = comm.customs()
+    assert [m["seq"] for m in customs] == list(range(1, len(customs) + 1))
+    assert customs[0]["type"] == "turn_start" and customs[0]["user"] == "/stream 40 25 5"
+    assert customs[-1] == {
+        "type": "turn_end",
+        "turn": customs[0]["turn"],
+        "status": "complete",
+        "seq": len(customs),
+    }
+    assert {m["type"] for m in customs[1:-1]} == {"delta"}
+    assert len(customs) > 3  # it streamed, in several batches
+    # Deltas carry each character once; text still pending at the end goes in the commit.
+    streamed = customs[0]["text"] + deltas_text(customs)
+    assert streamed and reply.text.startswith(streamed)
+
+    commits = [s["messages"] for s in comm.state_updates() if "messages" in s]
+    assert len(commits) == 1
+    user, assistant = commits[0]
+    assert user == {
+        "id": f"{reply_turn(widget)}-user",
+        "turn": reply_turn(widget),
+        "role": "user",
+        "text": "/stream 40 25 5",
+        "status": "complete",
+        "tool_calls": [],
+        "usage": None,
+        "error": None,
+    }
+    assert assistant["role"] == "assistant" and assistant["text"] == reply.text
+    assert assistant["status"] == "complete"
+    assert widget.messages == commits[0]
+    assert widget.status == "idle"
+
+
+def reply_turn(widget: ChatWidget) -> str:
+    return widget.chat.history[-1].id
+
+
+def test_flushes_at_most_30_times_a_second(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.send("/stream 300 10 3")  # ~1 s of small deltas
+    reply = widget.wait(15)
+
+    assert reply is not None and reply.status == "complete"
+    times = [t for t, m in comm.timed_customs() if m["type"] == "delta"]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) >= 10  # text kept arriving while it streamed
+    assert min(gaps) >= FLUSH_INTERVAL * 0.9
+    assert (len(times) - 1) / (times[-1] - times[0]) <= 30.5  # flushes per second
+    assert len(times) < 300 / 3  # several deltas per message
+
+
+def test_view_catches_up_mid_stream(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.send("/stream 200 10 5")
+    wait_for(lambda: len(comm.customs()) >= 5)
+
+    comm.from_view({"type": "sync"})  # a view opens (or reconnects) now
+    customs = comm.customs()
+    sync_at = next(i for i, m in enumerate(customs) if m["type"] == "sync")
+    sync = customs[sync_at]
+    assert sync["seq"] == customs[sync_at - 1]["seq"]
+    (live,) = sync["live"]
+    assert live["user"] == "/stream 200 10 5"
+    assert live["text"]  # the text so far, in one piece
+
+    reply = widget.wait(15)
+    assert reply is not None and reply.status == "complete"
+    after = [m for m in comm.customs()[sync_at + 1 :] if m["seq"] > sync["seq"]]
+    # What a view knows after the sync plus what follows is the reply so far, nothing twice.
+    assert reply.text.startswith(live["text"] + deltas_text(after))
+    assert len(deltas_text(after)) > 0
+    assert after[-1]["type"] == "turn_end"
+
+
+def test_sync_when_idle_reports_no_live_turn(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.send("/echo hi")
+    widget.wait(10)
+    comm.from_view({"type": "sync"})
+    assert comm.customs()[-1] == {"type": "sync", "seq": comm.customs()[-2]["seq"], "live": []}
+
+
+def test_stop_closes_the_stream_and_keeps_the_partial_reply(make_widget, server) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    cancelled = server.store.stats.cancelled
+    widget.send("/stream 2000 10 10")  # 20 s if not stopped
+    wait_for(lambda: widget.status == "streaming" and len(comm.customs()) >= 3)
+
+    comm.from_view({"type": "stop"})
+    reply = widget.wait(5)
+
+    assert reply is not None and reply.status == "stopped"
+    assert 0 < len(reply.text) < 20000
+    assert widget.messages[-1]["status"] == "stopped"
+    assert widget.messages[-1]["text"] == reply.text
+    assert comm.customs()[-1]["type"] == "turn_end"
+    assert comm.customs()[-1]["status"] == "stopped"
+    assert widget.status == "idle"
+    wait_for(lambda: server.store.stats.cancelled > cancelled, timeout=5)
+
+
+def test_widget_stays_usable_after_stop(make_widget) -> None:
+    widget = make_widget()
+    widget.send("/stream 2000 10 10")
+    wait_for(lambda: len(widget.chat.history[-1].reply.text) > 0)
+    widget.stop()
+    widget.wait(5)
+    widget.send("/echo again")
+    reply = widget.wait(10)
+    assert reply is not None and reply.text == "again"
+    assert [m["status"] for m in widget.messages if m["role"] == "assistant"] == [
+        "stopped",
+        "complete",
+    ]
+
+
+def test_several_widgets_stream_at_once(make_widget) -> None:
+    widgets = [make_widget() for _ in range(3)]
+    for index, widget in enumerate(widgets):
+        widget.send(f"/stream 60 10 10 {index}"[: len("/stream 60 10 10")])
+    replies = [w.wait(15) for w in widgets]
+
+    assert all(r is not None and r.status == "complete" and len(r.text) == 600 for r in replies)
+    spans = []
+    for widget in widgets:
+        timed = recorder(widget).timed_customs()
+        customs = [m for _, m in timed]
+        assert [m["seq"] for m in customs] == list(range(1, len(customs) + 1))
+        assert widget.messages[-1]["text"].startswith(customs[0]["text"] + deltas_text(customs))
+        spans.append((timed[0][0], timed[-1][0]))
+    # They overlapped in time: each started before any other finished.
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+def test_turns_sent_elsewhere_appear(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    finished: list[nbchat.Reply] = []
+    widget.on_reply(finished.append)
+
+    reply = widget.chat.send("/echo from another cell")  # e.g. %%chat on the same Chat
+
+    customs = comm.customs()
+    assert customs[0]["type"] == "turn_start" and customs[0]["user"] == "/echo from another cell"
+    assert customs[-1]["type"] == "turn_end"
+    assert widget.messages[-1]["text"] == "from another cell"
+    assert finished == [reply]
+    assert widget.status == "idle"  # not this widget's own stream
+
+
+def test_attaching_shows_the_history_so_far(make_chat: MakeChat) -> None:
+    chat = make_chat()
+    chat.send("/echo earlier")
+    widget = ChatWidget(chat)
+    assert [(m["role"], m["text"]) for m in widget.messages] == [
+        ("user", "/echo earlier"),
+        ("assistant", "earlier"),
+    ]
+    widget.close()
+
+
+@pytest.fixture(scope="module")
+def paced_server() -> Iterator[ServerHandle]:
+    """A server pausing 60 ms before each step, so the tool call streams before the commit."""
+    with start_server(delay=0.06) as handle:
+        yield handle
+
+
+def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> None:
+    widget = make_widget(nbchat.Chat(paced_server.url, dialect="agents", agent_id="ag_demo"))
+    comm = recorder(widget)
+    widget.send("calculate 2+3*4")
+    reply = widget.wait(10)
+
+    assert reply is not None and reply.status == "complete"
+    updates = [t for m in comm.customs() if m["type"] == "delta" for t in m["tools"]]
+    updates += [
+        {"index": i, **t}
+        for m in comm.customs()
+        if m["type"] == "turn_start"
+        for i, t in enumerate(m["tool_calls"])
+    ]
+    final = [u for u in updates if u["done"]]
+    assert final[-1] == {
+        "index": 0,
+        "name": "calculator",
+        "args": {"expression": "2+3*4"},
+        "id": None,
+        "result": "14",
+        "done": True,
+    }
+    assert widget.messages[-1]["tool_calls"] == [
+        {
+            "name": "calculator",
+            "args": {"expression": "2+3*4"},
+            "id": None,
+            "result": "14",
+            "done": True,
+        }
+    ]
+
+
+def test_errors_are_committed_and_retry_sends_again(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.send("/fail")
+    reply = widget.wait(10)
+
+    assert reply is not None and reply.status == "error"
+    failed = widget.messages[-1]
+    assert failed["status"] == "error" and failed["error"]["message"]
+    assert failed["text"] == reply.text and reply.text  # the partial text stays
+
+    comm.from_view({"type": "retry", "turn": failed["turn"]})
+    widget.wait(10)
+    assert [m["text"] for m in widget.messages if m["role"] == "user"] == ["/fail", "/fail"]
+
+
+def test_http_error_before_the_stream_shows_the_server_message(server, make_widget) -> None:
+    chat = nbchat.Chat(server.url, dialect="agents", agent_id="ag_broke")
+    widget = make_widget(chat)
+    widget.send("hello")
+    reply = widget.wait(10)
+    assert reply is not None and reply.status == "error"
+    assert widget.messages[-1]["error"]["code"] == "http_402"
+    assert widget.messages[-1]["error"]["message"] == reply.error.message
+    assert widget.status == "idle"
+    chat.close()
+
+
+def test_send_and_new_from_the_view(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    comm.from_view({"type": "send", "text": "/echo typed"})
+    widget.wait(10)
+    statuses = [s["status"] for s in comm.state_updates() if "status" in s]
+    assert statuses == ["streaming", "idle"]
+    assert widget.messages[-1]["text"] == "typed"
+
+    comm.from_view({"type": "new"})
+    assert widget.messages == []
+    assert widget.chat.history == []
+
+
+def test_send_while_streaming_is_refused(make_widget) -> None:
+    widget = make_widget()
+    widget.send("/stream 500 10 10")
+    with pytest.raises(NbchatError, match="still streaming"):
+        widget.send("/echo too soon")
+    widget.stop()
+    widget.wait(5)
+    assert [m["text"] for m in widget.messages if m["role"] == "user"] == ["/stream 500 10 10"]
+
+
+def test_empty_message_is_refused_with_a_typed_error(make_widget) -> None:
+    widget = make_widget()
+    with pytest.raises(nbchat.errors.ConfigurationError):
+        widget.send("   ")
+    assert widget.status == "idle"
+
+
+def test_no_secret_reaches_widget_state_or_the_comm(make_chat: MakeChat) -> None:
+    secrets = ["tok-SECRET-4f1d", "cookie-SECRET-9a2b"]
+    chat = make_chat(token=secrets[0], cookies={"session": secrets[1]})
+    widget = ChatWidget(chat)
+    widget.send("/echo hi")
+    widget.wait(10)
+    comm = recorder(widget)
+    everything = (
+        json.dumps(widget.get_state()) + json.dumps([d for _, d in comm.sent]) + repr(widget)
+    )
+    assert widget.messages[-1]["text"] == "hi"
+    for secret in secrets:
+        assert secret not in everything
+    widget.close()
+
+
+def test_default_chat_comes_from_the_magics(monkeypatch, make_chat: MakeChat) -> None:
+    current = make_chat()
+    magics = types.ModuleType("nbchat.magics")
+    magics.current_chat = lambda: current  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "nbchat.magics", magics)
+    widget = ChatWidget()
+    assert widget.chat is current
+    widget.close()
+
+
+def test_default_chat_without_the_magics_reads_the_environment(monkeypatch, server) -> None:
+    monkeypatch.setitem(sys.modules, "nbchat.magics", None)  # import fails
+    monkeypatch.setenv("NBCHAT_BASE_URL", server.url)
+    monkeypatch.setenv("NBCHAT_DIALECT", "agents")
+    monkeypatch.setenv("NBCHAT_AGENT_ID", "ag_demo")
+    widget = ChatWidget()
+    widget.send("/echo from env")
+    assert widget.wait(10).text == "from env"
+    widget.close()
+
+
+def test_chat_and_chat_arguments_together_are_refused(make_chat: MakeChat) -> None:
+    with pytest.raises(nbchat.errors.ConfigurationError):
+        ChatWidget(make_chat(), model="gpt-4")
