@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,3 +117,9 @@ def notebook(request: pytest.FixtureRequest, lab: JupyterLab, page: Page) -> Ite
         nb.set_theme(LIGHT)
     yield nb
     lab.shutdown_kernels()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """Where screenshots go: $NBCHAT_SCREENSHOT_DIR (`docs` for the README) or test-results/."""
+    return Path(os.environ.get("NBCHAT_SCREENSHOT_DIR") or HERE.parents[1] / "test-results")

@@ -102,6 +102,8 @@ class Notebook:
             ".trim().toLowerCase() === 'white') === light",
             arg=theme == LIGHT,
         )
+        # JupyterLab shows its splash screen while it switches themes.
+        expect(self.page.locator("#jupyterlab-splash")).to_have_count(0)
 
     def screenshot(self, path: Path, target: Locator | None = None) -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)
