@@ -234,8 +234,8 @@ class ChatMagics(Magics):
             self.shell.user_ns[args.out] = reply
         if view is not None:
             view.finish(reply)
-            if line_mode:
-                _mark_on_screen(self.shell, reply)
+        if line_mode:  # the cell shows the reply already (or was asked not to): not again
+            _mark_on_screen(self.shell, reply)
         if args.format == "code" and reply.status == "complete":
             self._code_cell(reply)
         _raise_for(reply, failure)

@@ -1,0 +1,152 @@
+"""%chat_connect options, environment-only setup, --demo, and secrets kept out of the notebook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from client.faultserver import FaultServer, Script, sse
+
+from nbchat.server import ServerHandle, start_server
+
+from .conftest import Kernel, markdown_of
+
+TOKEN = "tok-5f3c9e0d-magics-secret"
+TOKEN_ENV = "NBCHAT_TEST_SECRET"
+
+
+@pytest.fixture(scope="module")
+def token_server() -> Iterator[ServerHandle]:
+    with start_server(token=TOKEN) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def token_kernel() -> Iterator[Kernel]:
+    """A kernel whose environment holds the token; no cell ever contains it."""
+    kernel = Kernel(env={TOKEN_ENV: TOKEN})
+    kernel.ok("%load_ext nbchat")
+    yield kernel
+    kernel.shutdown()
+
+
+@pytest.fixture
+def recorder() -> Iterator[FaultServer]:
+    """A server that records requests and answers every chat stream with one short reply."""
+    with FaultServer() as fake:
+        body = sse(
+            {"type": "start", "messageId": "m1"},
+            {"type": "content", "delta": "recorded"},
+            {"type": "end", "messageId": "m1"},
+        )
+        fake.script("/api/chats/c-1/messages/stream", Script(body=body))
+        agent_body = sse({"type": "text", "content": "agent says"}, {"type": "done"})
+        fake.script("/chat/stream", Script(body=agent_body))
+        yield fake
+
+
+def test_chats_target_options_reach_the_wire(module_kernel: Kernel, recorder: FaultServer) -> None:
+    module_kernel.ok(
+        f"%chat_connect {recorder.url} --dialect chats --chat-id c-1 --model m-1 "
+        "--user-id u-1 --workflow-id wf-1 --timeout 5"
+    )
+    module_kernel.ok("%%chat\nfirst")
+    module_kernel.ok("%%chat --model m-2\nsecond")
+    first, second = (request.json() for request in recorder.requests)
+    assert first == {"content": "first", "modelId": "m-1", "userId": "u-1", "workflowId": "wf-1"}
+    assert second["modelId"] == "m-2"  # --model is for that message only
+    assert module_kernel.current("timeout") == 5.0
+
+
+def test_agents_options_and_token_from_the_environment(
+    token_kernel: Kernel, recorder: FaultServer
+) -> None:
+    token_kernel.ok(
+        f"%chat_connect {recorder.url} --dialect agents --agent ag-7 --session-id s-7 "
+        f"--token-env {TOKEN_ENV}"
+    )
+    assert markdown_of(token_kernel.ok("%%chat\nhello agent")) == "agent says"
+    [request] = recorder.requests
+    assert request.path == "/chat/stream"
+    assert request.json() == {"agent_id": "ag-7", "message": "hello agent", "session_id": "s-7"}
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_token_and_cookies_never_reach_cells_outputs_or_history(
+    token_kernel: Kernel, token_server: ServerHandle, tmp_path: Path
+) -> None:
+    cookies = tmp_path / "cookies.txt"
+    line = "\t".join(["127.0.0.1", "FALSE", "/", "FALSE", "0", "session", TOKEN])
+    cookies.write_text(f"# Netscape HTTP Cookie File\n{line}\n")
+    executions = [
+        token_kernel.ok(
+            f"%chat_connect {token_server.url} --dialect agents --agent ag_demo "
+            f"--token-env {TOKEN_ENV}"
+        ),
+        token_kernel.ok("%%chat -o a\ncalculate 2*21"),
+        token_kernel.ok("%chat_connect"),
+        token_kernel.ok(
+            f"%chat_connect {token_server.url} --cookies {cookies} --model demo --user-id u-2"
+        ),
+        token_kernel.ok("%%chat -o c\n/echo cookie auth works"),
+        token_kernel.ok("%chat_history"),
+        token_kernel.ok("a"),
+    ]
+    assert token_kernel.eval("(a.status, c.text)") == ("complete", "cookie auth works")
+    # A wrong server answers 401: the error says so without any secret.
+    executions.append(
+        token_kernel.run(f"%chat_connect {token_server.url} --dialect agents --agent ag_demo\n")
+    )
+    failed = token_kernel.run("%%chat\nno token")
+    assert failed.error["ename"] == "AuthenticationError"
+    executions.append(failed)
+    executions.append(token_kernel.ok("print(repr(list(_ih)), repr(dict(Out)), repr(a), repr(c))"))
+    for execution in executions:
+        assert TOKEN not in execution.raw()
+
+
+def test_missing_token_variable_is_a_usage_error(token_kernel: Kernel) -> None:
+    execution = token_kernel.run("%chat_connect http://127.0.0.1:9 --token-env NBCHAT_NOT_SET")
+    assert execution.reply["status"] == "error"
+    assert "NBCHAT_NOT_SET is not set" in execution.raw()
+
+
+def test_environment_variables_work_without_any_magic(server: ServerHandle) -> None:
+    env = {
+        "NBCHAT_BASE_URL": server.url,
+        "NBCHAT_DIALECT": "agents",
+        "NBCHAT_AGENT_ID": "ag_demo",
+    }
+    kernel = Kernel(env=env)
+    try:
+        kernel.ok("%load_ext nbchat")
+        assert "`3*3` = **9**." in markdown_of(kernel.ok("%%chat\ncalculate 3*3"))
+        assert kernel.current("dialect") == "agents"
+    finally:
+        kernel.shutdown()
+
+
+def test_without_any_configuration_the_error_says_what_to_do() -> None:
+    kernel = Kernel()
+    try:
+        kernel.ok("%load_ext nbchat")
+        execution = kernel.run("%%chat\nhello")
+        assert execution.reply["status"] == "error"
+        assert execution.reply["ename"] == "UsageError"
+        assert "%chat_connect" in execution.raw()
+        assert kernel.ok("1 + 1").ok  # the kernel is fine
+    finally:
+        kernel.shutdown()
+
+
+def test_demo_starts_a_server_in_the_kernel(module_kernel: Kernel) -> None:
+    connected = module_kernel.ok("%chat_connect --demo")
+    assert "nbchat: connected to http://127.0.0.1:" in connected.stdout
+    assert "`2+2` = **4**." in markdown_of(module_kernel.ok("%%chat\ncalculate 2+2"))
+    # Connecting again reuses the same server, here with the agents dialect.
+    module_kernel.ok("%chat_connect --demo --dialect agents")
+    assert module_kernel.current("target.agent_id") == ("ag_demo")
+    assert markdown_of(module_kernel.ok("%%chat\n/echo via agents")) == "via agents"
+    refused = module_kernel.run("%chat_connect http://127.0.0.1:9 --demo")
+    assert refused.reply["ename"] == "UsageError"

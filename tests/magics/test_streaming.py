@@ -1,0 +1,69 @@
+"""%%chat shows the reply growing in the cell, then leaves one deterministic Markdown output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import pairwise
+
+from nbchat.magics import UPDATE_INTERVAL
+
+from .conftest import Kernel, markdown_of
+
+
+def sent_at(message: dict) -> datetime:
+    date = message["header"]["date"]
+    return date if isinstance(date, datetime) else datetime.fromisoformat(date)
+
+
+def test_reply_streams_as_display_updates_at_a_bounded_rate(kernel: Kernel) -> None:
+    # 40 deltas of 10 characters, 50 ms apart: about two seconds of streaming.
+    execution = kernel.ok("%%chat -o r\n/stream 40 10 50")
+
+    displays = execution.displays
+    first, updates = displays[0], displays[1:]
+    assert first["msg_type"] == "display_data"
+    display_id = first["content"]["transient"]["display_id"]
+    assert all(m["msg_type"] == "update_display_data" for m in updates)
+    assert {m["content"]["transient"]["display_id"] for m in updates} == {display_id}
+
+    # The text grows from update to update while streaming...
+    live = [m["content"]["data"]["text/markdown"] for m in displays[:-1]]
+    assert len(live) >= 5
+    assert [len(text) for text in live] == sorted(len(text) for text in live)
+    assert len(live[0]) < len(live[-1]) <= 400
+    # ...no faster than one update per UPDATE_INTERVAL (the final update comes when done).
+    times = [sent_at(m) for m in displays[:-1]]
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
+    assert min(gaps) >= UPDATE_INTERVAL * 0.95, gaps
+
+    # One output remains: the whole reply as Markdown and plain text.
+    text = kernel.eval("r.text")
+    assert len(text) == 400
+    [output] = execution.outputs
+    assert output["data"] == {"text/plain": text, "text/markdown": text}
+
+
+def test_final_output_is_the_same_on_every_run(kernel: Kernel) -> None:
+    cell = "%%chat --new\nTell me about notebooks <b>and</b> `code`"
+    first = kernel.ok(cell).outputs
+    second = kernel.ok(cell).outputs
+    assert [o["data"] for o in first] == [o["data"] for o in second]
+    markdown = first[0]["data"]["text/markdown"]
+    assert markdown.startswith("**Turn 1.**")
+    assert "&lt;b&gt;and&lt;/b&gt;" in markdown
+    assert "```python\n" in markdown
+
+
+def test_tool_calls_and_results_show_inline(kernel: Kernel) -> None:
+    markdown = markdown_of(kernel.ok("%%chat\ncalculate 2+3*4"))
+    call = markdown.index('> tool call `calculator`: `{"expression": "2+3*4"}`')
+    result = markdown.index("> tool result `calculator`: `14`")
+    answer = markdown.index("`2+3*4` = **14**.")
+    assert markdown.index("Let me use the calculator.") < call < result < answer
+
+
+def test_a_reply_renders_as_markdown_when_displayed_later(kernel: Kernel) -> None:
+    kernel.ok("%%chat -o r --quiet\ncalculate 6*7")
+    [output] = kernel.ok("r").outputs
+    assert "`6*7` = **42**." in output["data"]["text/markdown"]
+    assert "[tool result] calculator: 42" in output["data"]["text/plain"]
