@@ -1,0 +1,93 @@
+"""Failures raise (so Run All stops) with one short line, and `-o` keeps the partial reply."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from nbchat.server import ServerHandle
+
+from .conftest import Kernel, connect_line, markdown_of
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+def test_mid_stream_failure_raises_and_keeps_the_partial_reply(kernel: Kernel) -> None:
+    execution = kernel.run("%%chat -o partial\n/fail")
+
+    assert execution.reply["status"] == "error"
+    assert execution.error["ename"] == "StreamError"
+    assert execution.error["traceback"] == [
+        "StreamError: the reply did not complete (error): the demo model failed on purpose (/fail)"
+    ]
+    assert kernel.eval("(partial.status, partial.text, partial.error.code)") == (
+        "error",
+        "This reply will stop part way",
+        "model_error",
+    )
+    # The cell still shows what arrived, and says it failed.
+    assert markdown_of(execution) == (
+        "This reply will stop part way\n\n"
+        "*[error (model_error): the demo model failed on purpose (/fail)]*"
+    )
+    assert kernel.current("history[-1].reply.status") == "error"
+
+
+def test_http_error_names_the_status_and_the_server_message(
+    kernel: Kernel, server: ServerHandle
+) -> None:
+    kernel.ok(f"%chat_connect {server.url} --chat-id {MISSING} --model demo --user-id u")
+    execution = kernel.run("%%chat -o missing\nhello")
+    assert execution.error["ename"] == "NotFoundError"
+    [line] = execution.error["traceback"]
+    assert line.startswith("NotFoundError: HTTP 404: ")
+    assert MISSING in line
+    assert kernel.eval("(missing.status, missing.error.code, missing.text)") == (
+        "error",
+        "http_404",
+        "",
+    )
+
+
+def test_line_magic_errors_raise_too(kernel: Kernel) -> None:
+    execution = kernel.run("r = %chat -o kept /fail")
+    assert execution.error["ename"] == "StreamError"
+    assert kernel.eval("kept.text") == "This reply will stop part way"
+    assert kernel.eval("'r' in dir()") is False
+
+
+def test_unreachable_server_is_a_connection_error(kernel: Kernel) -> None:
+    kernel.ok("%chat_connect http://127.0.0.1:9 --model demo --user-id u --timeout 2")
+    execution = kernel.run("%%chat -o nothing\nhello")
+    assert execution.error["ename"] == "ConnectionError"
+    assert len(execution.error["traceback"]) == 1
+    assert kernel.eval("nothing.status") == "error"
+    assert kernel.ok("1 + 1").ok  # the kernel carries on
+
+
+def test_silence_past_the_timeout_raises(kernel: Kernel, server: ServerHandle) -> None:
+    kernel.ok(f"{connect_line(server)} --timeout 0.5")
+    execution = kernel.run("%%chat -o slow\n/stream 3 4 1500")
+    assert execution.error["ename"] == "StreamError"
+    assert "timeout" in execution.error["evalue"].lower()
+    assert kernel.eval("(slow.status, slow.text)") == ("error", "")
+    assert "timeout" in markdown_of(execution).lower()
+
+
+def test_run_all_stops_at_the_failing_cell(server: ServerHandle) -> None:
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext nbchat"),
+            nbformat.v4.new_code_cell(connect_line(server)),
+            nbformat.v4.new_code_cell("%%chat -o r\n/fail"),
+            nbformat.v4.new_code_cell("after = 1"),
+        ]
+    )
+    client = NotebookClient(notebook, kernel_name="python3", timeout=60)
+    with pytest.raises(CellExecutionError) as failure:
+        client.execute()
+    assert "the demo model failed on purpose" in str(failure.value)
+    assert notebook.cells[3].outputs == []
+    assert notebook.cells[3].execution_count is None
