@@ -44,7 +44,7 @@ export class LiveTurns {
         const turn = this.turns.get(msg.turn);
         if (!turn) return "resync";
         turn.text += msg.text;
-        for (const { index, ...call } of msg.tools) turn.tool_calls[index] = call;
+        for (const { index, ...call } of msg.tools ?? []) turn.tool_calls[index] = call;
         break;
       }
       case "turn_end":

@@ -49,7 +49,7 @@ export interface ToolUpdate extends ToolCall {
 /** Kernel → front end custom messages. */
 export type KernelMessage =
   | { type: "turn_start"; seq: number; turn: string; user: string; text: string; tool_calls: ToolCall[] }
-  | { type: "delta"; seq: number; turn: string; text: string; tools: ToolUpdate[] }
+  | { type: "delta"; seq: number; turn: string; text: string; tools?: ToolUpdate[] }
   | { type: "turn_end"; seq: number; turn: string; status: Status }
   | { type: "sync"; seq: number; live: LiveTurn[] };
 

@@ -7,7 +7,7 @@ once to the synced `messages` trait, which is also what a saved notebook keeps.
 
 Kernel → view custom messages; all but "sync" carry the next `seq` (per widget, from 1):
   turn_start {turn, user, text, tool_calls}   a turn began (text so far if it began elsewhere)
-  delta      {turn, text, tools}              new text, changed tool calls [{index, ...}]; ≤ 30/s
+  delta      {turn, text, tools?}             new text, changed tool calls [{index, ...}]; < 30/s
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
@@ -40,8 +40,9 @@ if not (_STATIC / "widget.js").is_file():
         "(installing nbchat with pip builds it)"
     )
 
-#: Seconds between two delta flushes to the views, at least (≤ 30 flushes a second).
-FLUSH_INTERVAL = 1 / 30
+#: Seconds between two delta flushes, at least: 25 a second, leaving room under 30 messages
+#: a second for the turn_start, turn_end and state messages around them.
+FLUSH_INTERVAL = 0.04
 
 ReplyCallback = Callable[[Reply], None]
 
@@ -66,7 +67,8 @@ class ChatWidget(anywidget.AnyWidget):
         if chat is None:
             chat = Chat(**chat_kwargs) if chat_kwargs else _current_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
-        super().__init__(messages=[m for turn in finished for m in _turn_messages(turn)])
+        self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
+        super().__init__(messages=[m for t in finished for m in _turn_messages(t, self._key(t))])
         self._chat = chat
         self._lock = threading.RLock()
         self._seq = 0
@@ -114,7 +116,7 @@ class ChatWidget(anywidget.AnyWidget):
         return self._last_sent.reply if self._last_sent is not None else None
 
     def retry(self, turn_id: str) -> None:
-        """Send again what the user said in turn `turn_id`."""
+        """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
         for message in self.messages:
             if message["turn"] == turn_id and message["role"] == "user":
                 self.send(message["text"])
@@ -184,16 +186,21 @@ class ChatWidget(anywidget.AnyWidget):
                 except Exception:
                     log.exception("an on_reply callback failed")
 
+    def _key(self, turn: Turn) -> str:
+        """Short per-widget turn keys ("t1", "t2"...) keep every delta message small."""
+        return self._keys.setdefault(turn.id, f"t{len(self._keys) + 1}")
+
     def _start(self, turn: Turn) -> None:
-        live = _LiveTurn(turn)
+        live = _LiveTurn(turn, self._key(turn))
         self._live[turn.id] = live
         self._post({"type": "turn_start", **live.snapshot()})
 
     def _end(self, turn: Turn) -> None:
         self._live.pop(turn.id, None)
         self._ended.add(turn.id)
-        self.messages = [*self.messages, *_turn_messages(turn)]
-        self._post({"type": "turn_end", "turn": turn.id, "status": turn.reply.status})
+        key = self._key(turn)
+        self.messages = [*self.messages, *_turn_messages(turn, key)]
+        self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
 
@@ -240,8 +247,9 @@ class ChatWidget(anywidget.AnyWidget):
 class _LiveTurn:
     """What the views know of one streaming turn, and what is waiting for the next flush."""
 
-    def __init__(self, turn: Turn) -> None:
+    def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
+        self.key = key
         self.text = turn.reply.text
         self.tools = _tool_dicts(turn.reply)
         self.pending = ""
@@ -260,19 +268,17 @@ class _LiveTurn:
             self.tools = tools
 
     def take(self) -> dict[str, Any]:
-        """The pending delta, which then counts as sent."""
-        delta = {
-            "turn": self.turn.id,
-            "text": self.pending,
-            "tools": [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)],
-        }
+        """The pending delta, which then counts as sent ("tools" only when one changed)."""
+        delta: dict[str, Any] = {"turn": self.key, "text": self.pending}
+        if self.changed_tools:
+            delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
         self.pending = ""
         self.changed_tools.clear()
         return delta
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "turn": self.turn.id,
+            "turn": self.key,
             "user": self.turn.user,
             "text": self.text,
             "tool_calls": self.tools,
@@ -326,12 +332,12 @@ def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
     return [dataclasses.asdict(call) for call in reply.tool_calls]
 
 
-def _turn_messages(turn: Turn) -> list[dict[str, Any]]:
+def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
     """The two transcript entries of a finished turn."""
     reply = turn.reply.to_dict()
     user = {
-        "id": f"{turn.id}-user",
-        "turn": turn.id,
+        "id": f"{key}-user",
+        "turn": key,
         "role": "user",
         "text": turn.user,
         "status": "complete",
@@ -340,8 +346,8 @@ def _turn_messages(turn: Turn) -> list[dict[str, Any]]:
         "error": None,
     }
     assistant = {
-        "id": turn.id,
-        "turn": turn.id,
+        "id": key,
+        "turn": key,
         "role": "assistant",
         "text": reply["text"],
         "status": reply["status"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ class RecordingComm(BaseComm):
 
     def __init__(self, **kwargs: Any) -> None:
         self.sent: list[tuple[float, dict[str, Any]]] = []
-        self.sent_bytes = 0
         self._lock = threading.Lock()
         super().__init__(**kwargs)
 
@@ -34,10 +32,8 @@ class RecordingComm(BaseComm):
         buffers: list[bytes] | None = None,
         **keys: Any,
     ) -> None:
-        size = len(json.dumps(data or {}, separators=(",", ":"))) + sum(map(len, buffers or []))
         with self._lock:
             self.sent.append((time.monotonic(), data or {}))
-            self.sent_bytes += size
 
     def customs(self) -> list[dict[str, Any]]:
         """Custom messages (the streaming protocol), in order."""
