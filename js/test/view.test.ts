@@ -1,0 +1,213 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ChatView } from "../src/widget";
+import type { KernelMessage, Message, ViewMessage, WidgetState } from "../src/types";
+
+/** A stand-in for anywidget's model: state, change events, custom messages both ways. */
+class FakeModel {
+  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat" };
+  sent: ViewMessage[] = [];
+  saved = 0;
+  private handlers = new Map<string, Array<(...args: any[]) => void>>();
+
+  get<K extends keyof WidgetState>(key: K): WidgetState[K] {
+    return this.state[key];
+  }
+  set<K extends keyof WidgetState>(key: K, value: WidgetState[K]): void {
+    this.state[key] = value;
+    this.emit(`change:${key}`);
+  }
+  on(event: string, handler: (...args: any[]) => void): void {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
+  }
+  off(event: string, handler: (...args: any[]) => void): void {
+    this.handlers.set(event, (this.handlers.get(event) ?? []).filter((h) => h !== handler));
+  }
+  save_changes(): void {
+    this.saved += 1;
+  }
+  send(content: ViewMessage): void {
+    this.sent.push(content);
+  }
+  emit(event: string, ...args: unknown[]): void {
+    for (const handler of this.handlers.get(event) ?? []) handler(...args);
+  }
+  kernel(msg: KernelMessage): void {
+    this.emit("msg:custom", msg, []);
+  }
+  listeners(): number {
+    return [...this.handlers.values()].reduce((n, list) => n + list.length, 0);
+  }
+}
+
+function message(turn: string, role: "user" | "assistant", text: string, extra: Partial<Message> = {}): Message {
+  return { id: role === "user" ? `${turn}-user` : turn, turn, role, text, status: "complete", tool_calls: [], usage: null, error: null, ...extra };
+}
+
+let model: FakeModel;
+let view: ChatView;
+const $ = (selector: string) => view.root.querySelector<HTMLElement>(selector);
+const $$ = (selector: string) => Array.from(view.root.querySelectorAll<HTMLElement>(selector));
+const lastSent = () => model.sent[model.sent.length - 1];
+const frame = () => new Promise((resolve) => setTimeout(resolve, 40));
+
+beforeEach(() => {
+  model = new FakeModel();
+  view = new ChatView(model as never);
+  document.body.append(view.root);
+});
+
+afterEach(() => {
+  view.dispose();
+  view.root.remove();
+});
+
+describe("ChatView", () => {
+  it("asks the kernel for a sync when it opens, once", () => {
+    expect(model.sent).toEqual([{ type: "sync" }]);
+    model.kernel({ type: "delta", seq: 4, turn: "t1", text: "x" });
+    expect(model.sent).toEqual([{ type: "sync" }]);
+  });
+
+  it("shows the title and the saved transcript", () => {
+    model.set("messages", [
+      message("t1", "user", "Hi"),
+      message("t1", "assistant", "Hello **there**", { usage: { input_tokens: 3, output_tokens: 5, total_tokens: 8 } }),
+    ]);
+    expect($(".nbchat-title")?.textContent).toBe("Test chat");
+    expect($('[data-testid="message-user"]')?.textContent).toContain("Hi");
+    const reply = $('[data-testid="message-assistant"]')!;
+    expect(reply.dataset.status).toBe("complete");
+    expect(reply.querySelector("strong")?.textContent).toBe("there");
+    expect($('[data-testid="usage"]')?.textContent).toBe("3 in · 5 out · 8 tokens");
+  });
+
+  it("streams a live turn, then replaces it by the committed message", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.set("status", "streaming");
+    expect($('button[aria-label="Stop"]')?.hidden).toBe(false);
+    expect(($('button[aria-label="Send"]') as HTMLButtonElement).disabled).toBe(true);
+
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "Tell me", text: "", tool_calls: [] });
+    model.kernel({ type: "delta", seq: 2, turn: "t1", text: "Hello" });
+    model.kernel({ type: "delta", seq: 3, turn: "t1", text: " world" });
+    await frame();
+    const live = $('[data-testid="message-assistant"]')!;
+    expect(live.dataset.status).toBe("streaming");
+    expect(live.querySelector('[data-testid="streaming"]')).not.toBeNull();
+    expect(live.textContent).toContain("Hello world");
+
+    model.set("messages", [message("t1", "user", "Tell me"), message("t1", "assistant", "Hello world!")]);
+    model.kernel({ type: "turn_end", seq: 4, turn: "t1", status: "complete" });
+    model.set("status", "idle");
+    await frame();
+    expect($$('[data-testid="message-assistant"]')).toHaveLength(1);
+    expect($$('[data-testid="message-user"]')).toHaveLength(1);
+    expect($('[data-testid="streaming"]')).toBeNull();
+    expect($('[data-testid="message-assistant"]')?.textContent).toContain("Hello world!");
+    expect($('button[aria-label="Stop"]')?.hidden).toBe(true);
+  });
+
+  it("catches up from a sync reply and resyncs on a gap", async () => {
+    model.kernel({ type: "sync", seq: 7, live: [{ turn: "t3", user: "q", text: "so far", tool_calls: [] }] });
+    model.kernel({ type: "delta", seq: 8, turn: "t3", text: ", more" });
+    await frame();
+    expect($('[data-testid="message-assistant"]')?.textContent).toContain("so far, more");
+    model.kernel({ type: "delta", seq: 10, turn: "t3", text: "lost" });
+    expect(lastSent()).toEqual({ type: "sync" });
+  });
+
+  it("renders tool cards pending, then done with a collapsible result", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "calc", text: "", tool_calls: [] });
+    const call = { name: "calculator", args: { expression: "2+3*4" }, id: null, result: null, done: false };
+    model.kernel({ type: "delta", seq: 2, turn: "t1", text: "", tools: [{ index: 0, ...call }] });
+    await frame();
+    let card = $('[data-testid="tool-card"]')!;
+    expect(card.dataset.state).toBe("pending");
+    expect(card.textContent).toContain("calculator");
+    expect(card.querySelector(".nbchat-tool-args")?.textContent).toBe('{\n  "expression": "2+3*4"\n}');
+
+    model.kernel({ type: "delta", seq: 3, turn: "t1", text: "", tools: [{ index: 0, ...call, result: "x".repeat(5000), done: true }] });
+    await frame();
+    card = $('[data-testid="tool-card"]')!;
+    expect(card.dataset.state).toBe("done");
+    const result = card.querySelector("details pre")!;
+    expect(result.textContent!.length).toBeLessThan(2100);
+    (card.querySelector('button[aria-label="Show more"]') as HTMLButtonElement).click();
+    expect(result.textContent).toBe("x".repeat(5000));
+  });
+
+  it("shows errors with the server's message and a Retry that asks the kernel", () => {
+    model.set("messages", [
+      message("t2", "user", "/fail"),
+      message("t2", "assistant", "partial", { status: "error", error: { code: "server", message: "The model crashed" } }),
+    ]);
+    const error = $('[data-testid="error"]')!;
+    expect(error.getAttribute("role")).toBe("alert");
+    expect(error.textContent).toContain("The model crashed");
+    (error.querySelector('button[aria-label="Retry"]') as HTMLButtonElement).click();
+    expect(lastSent()).toEqual({ type: "retry", turn: "t2" });
+  });
+
+  it("sends on Enter, keeps Shift+Enter for new lines, stops on Escape while streaming", () => {
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    input.value = "line one";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", shiftKey: true, bubbles: true }));
+    expect(model.sent.filter((m) => m.type === "send")).toEqual([]);
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "send", text: "line one" });
+    expect(input.value).toBe("");
+
+    input.value = "   ";
+    ($('button[aria-label="Send"]') as HTMLButtonElement).click();
+    expect(model.sent.filter((m) => m.type === "send")).toHaveLength(1);
+
+    model.set("status", "streaming");
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "stop" });
+    ($('button[aria-label="Stop"]') as HTMLButtonElement).click();
+    expect(lastSent()).toEqual({ type: "stop" });
+  });
+
+  it("starts a new conversation and clears the panel", () => {
+    model.set("messages", [message("t1", "user", "Hi"), message("t1", "assistant", "Hello")]);
+    ($('button[aria-label="New conversation"]') as HTMLButtonElement).click();
+    expect(lastSent()).toEqual({ type: "new" });
+    model.set("messages", []);
+    expect($$('[data-testid^="message-"]')).toHaveLength(0);
+  });
+
+  it("loads remote images only after the user allows them", () => {
+    model.set("messages", [message("t1", "assistant", "![plot](https://example.com/p.png)")]);
+    expect($("img")).toBeNull();
+    expect($('[data-testid="blocked-image"]')).not.toBeNull();
+    const toggle = $('input[aria-label="Load remote images"]') as HTMLInputElement;
+    toggle.click();
+    expect(model.state.allow_remote_images).toBe(true);
+    expect(model.saved).toBe(1);
+    expect($("img")?.getAttribute("src")).toBe("https://example.com/p.png");
+  });
+
+  it("copies a code block's text", async () => {
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    model.set("messages", [message("t1", "assistant", "```python\nprint('hi')\n```")]);
+    ($('button[aria-label="Copy code"]') as HTMLButtonElement).click();
+    await frame();
+    expect(writeText).toHaveBeenCalledWith("print('hi')");
+    expect($('button[aria-label="Copy code"]')?.textContent).toBe("Copied");
+  });
+
+  it("renders XSS from the model inert in the transcript", () => {
+    model.set("messages", [message("t1", "assistant", '<img src=x onerror="alert(1)"> [x](javascript:alert(1)) <script>alert(2)</script>')]);
+    const body = $('[data-testid="message-assistant"]')!;
+    expect(body.querySelector("script, img, [onerror]")).toBeNull();
+    expect(body.querySelector("a")?.hasAttribute("href")).toBe(false);
+  });
+
+  it("removes its listeners when disposed", () => {
+    expect(model.listeners()).toBeGreaterThan(0);
+    view.dispose();
+    expect(model.listeners()).toBe(0);
+  });
+});
