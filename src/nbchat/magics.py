@@ -230,6 +230,8 @@ class ChatMagics(Magics):
         if turn is None:
             turn = getattr(failure, "turn", None)
         reply = turn.reply if turn is not None else Reply(status="error")
+        if isinstance(failure, KeyboardInterrupt):
+            reply.stop()  # also when no stream was open to mark it (--no-stream)
         if args.out:
             self.shell.user_ns[args.out] = reply
         if view is not None:
