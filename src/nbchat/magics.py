@@ -44,9 +44,11 @@ UPDATE_INTERVAL = 0.1
 UPDATE_SLACK = 16_384
 UPDATE_BYTES_PER_SECOND = 32_768
 
-DEMO_MODEL = "demo"
-DEMO_USER = "notebook"
-DEMO_AGENT = "ag_demo"
+#: What `%chat_connect --demo` talks to on the built-in server, per dialect.
+DEMO_TARGETS: dict[str, dict[str, str]] = {
+    "chats": {"model": "demo", "user_id": "notebook"},
+    "agents": {"agent_id": "ag_demo"},
+}
 
 _current: Chat | None = None
 _token_env: str | None = None  # the *name* of the variable holding the token, for redaction
@@ -164,18 +166,19 @@ class ChatMagics(Magics):
             token = os.environ.get(args.token_env)
             if not token:
                 raise UsageError(f"the environment variable {args.token_env} is not set")
-        url = _start_demo() if args.demo else args.url
-        dialect = args.dialect or ("chats" if args.demo else None)
-        demo = args.demo and dialect != "agents"
+        url, dialect, defaults = args.url, args.dialect, {}
+        if args.demo:
+            url, dialect = _start_demo(), dialect or "chats"
+            defaults = DEMO_TARGETS[dialect]
         try:
             chat = Chat(
                 url,
                 dialect=dialect,
                 chat_id=args.chat_id,
-                model=args.model or (DEMO_MODEL if demo else None),
-                user_id=args.user_id or (DEMO_USER if demo else None),
+                model=args.model or defaults.get("model"),
+                user_id=args.user_id or defaults.get("user_id"),
                 workflow_id=args.workflow_id,
-                agent_id=args.agent or (DEMO_AGENT if args.demo and not demo else None),
+                agent_id=args.agent or defaults.get("agent_id"),
                 session_id=args.session_id,
                 token=token,
                 cookies=args.cookies,
@@ -184,7 +187,7 @@ class ChatMagics(Magics):
         except NbchatError as exc:
             raise UsageError(str(exc)) from None
         use_chat(chat, token_env=args.token_env)
-        print(f"nbchat: connected to {chat.base_url} ({chat.dialect})")
+        print(f"nbchat: using {chat.base_url} ({chat.dialect})")
 
     @line_magic
     def chat_new(self, line: str) -> None:
@@ -223,9 +226,7 @@ class ChatMagics(Magics):
         failure: BaseException | None = None
         try:
             turn = _send(chat, text, args, view)
-        except KeyboardInterrupt as exc:
-            failure = exc
-        except NbchatError as exc:
+        except (KeyboardInterrupt, NbchatError) as exc:
             failure = exc
         if turn is None:
             turn = getattr(failure, "turn", None)
