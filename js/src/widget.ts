@@ -117,6 +117,11 @@ export class ChatView {
     form.append(this.input, this.sendButton, this.stopButton);
 
     this.root.append(header, this.transcript, form);
+    // Keys pressed in the panel are the panel's: in JupyterLab, Shift+Enter would run the cell
+    // and Enter on a button would enter edit mode. Escape still reaches the notebook.
+    this.root.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") event.stopPropagation();
+    });
 
     this.listen("change:messages", () => this.showCommitted());
     this.listen("change:status", () => this.showStatus());
@@ -167,6 +172,7 @@ export class ChatView {
       this.submit();
     } else if (event.key === "Escape" && this.model.get("status") === "streaming") {
       event.preventDefault();
+      event.stopPropagation();
       this.post({ type: "stop" });
     }
   }

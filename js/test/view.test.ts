@@ -169,6 +169,18 @@ describe("ChatView", () => {
     expect(lastSent()).toEqual({ type: "stop" });
   });
 
+  it("keeps its keys from the notebook's shortcuts", () => {
+    const seen: string[] = [];
+    const listener = (event: KeyboardEvent) => seen.push(event.key);
+    document.addEventListener("keydown", listener);
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    for (const key of ["a", "Enter"]) input.dispatchEvent(new KeyboardEvent("keydown", { key, shiftKey: true, bubbles: true }));
+    $('button[aria-label="New conversation"]')!.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    document.removeEventListener("keydown", listener);
+    expect(seen).toEqual(["Escape"]);
+  });
+
   it("starts a new conversation and clears the panel", () => {
     model.set("messages", [message("t1", "user", "Hi"), message("t1", "assistant", "Hello")]);
     ($('button[aria-label="New conversation"]') as HTMLButtonElement).click();

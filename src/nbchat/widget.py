@@ -128,6 +128,7 @@ class ChatWidget(anywidget.AnyWidget):
         self.stop()
         self._chat.new()
         with self._lock:
+            self._ended.update(self._live)  # a turn still streaming elsewhere stays out
             self._live.clear()
             self.messages = []
 
