@@ -54,7 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     print(f"nbchat reference server on {url_of(sock)} (Ctrl+C to stop)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C after a clean stop
-        make_server(app, log_level="info").run(sockets=[sock])
+        make_server(app, foreground=True).run(sockets=[sock])
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -135,3 +136,12 @@ def test_delay_paces_the_stream() -> None:
         response = httpx.post(path, json=chat_body("/stream 25 1"))
         assert time.monotonic() - started >= 25 * 0.02
         assert response.text.count("data: ") == 27
+
+
+def test_background_server_leaves_the_hosts_logging_alone() -> None:
+    before = {name: list(logging.getLogger(name).handlers) for name in ("", "uvicorn")}
+    with start_server() as srv:
+        assert httpx.post(f"{srv.url}/api/chats", json={"userId": "u"}).status_code == 201
+    after = {name: list(logging.getLogger(name).handlers) for name in ("", "uvicorn")}
+    assert after == before
+    assert logging.getLogger("uvicorn.access").getEffectiveLevel() == logging.WARNING

@@ -28,10 +28,13 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def make_server(app: Starlette, *, log_level: str = "warning") -> uvicorn.Server:
+def make_server(app: Starlette, *, foreground: bool = False) -> uvicorn.Server:
+    """A uvicorn server for `app`. In the foreground it logs requests like `uvicorn` does; in
+    the background it logs only warnings and leaves the host's (a kernel's) logging alone."""
     config = uvicorn.Config(
         app,
-        log_level=log_level,
+        log_level="info" if foreground else "warning",
+        log_config=uvicorn.config.LOGGING_CONFIG if foreground else None,
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
