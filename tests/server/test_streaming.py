@@ -127,6 +127,7 @@ def test_handle_is_a_context_manager_with_a_loopback_url() -> None:
 def test_server_with_a_token_keeps_it_out_of_its_repr() -> None:
     with start_server(token="hidden-value") as srv:
         assert "hidden-value" not in repr(srv)
+        assert "hidden-value" not in repr(srv.app.state.settings)
 
 
 def test_delay_paces_the_stream() -> None:
