@@ -154,6 +154,7 @@ class ChatMagics(Magics):
         """Choose the conversation the magics use. With no arguments, show the current one.
 
         The token is never typed in: `--token-env NAME` reads it from the variable NAME.
+        Prints nothing, so notebooks stay the same from run to run (nbval).
         """
         args = parse_argstring(self.chat_connect, line)
         if not line.strip():
@@ -186,8 +187,7 @@ class ChatMagics(Magics):
             )
         except NbchatError as exc:
             raise UsageError(str(exc)) from None
-        use_chat(chat, token_env=args.token_env)
-        print(f"nbchat: using {chat.base_url} ({chat.dialect})")
+        use_chat(chat, token_env=args.token_env)  # silent: the demo's port must not reach outputs
 
     @line_magic
     def chat_new(self, line: str) -> None:
@@ -221,7 +221,7 @@ class ChatMagics(Magics):
         chat = self._chat()
         if args.new:
             chat.new()
-        view = None if args.quiet else LiveView(args.format)
+        view = None if args.quiet or args.no_stream else LiveView(args.format)
         turn: Turn | None = None
         failure: BaseException | None = None
         try:
@@ -236,7 +236,9 @@ class ChatMagics(Magics):
         if args.out:
             self.shell.user_ns[args.out] = reply
         if view is not None:
-            view.finish(reply)
+            view.close()
+        if not args.quiet:
+            show_final(reply, args.format)
         if line_mode:  # the cell shows the reply already (or was asked not to): not again
             _mark_on_screen(self.shell, reply)
         if args.format == "code" and reply.status == "complete":
@@ -377,6 +379,10 @@ def _redact(text: str) -> str:
 class LiveView:
     """The reply in the cell as it streams, then once in its final, deterministic form.
 
+    The live output starts and ends empty (an empty bundle, which front ends draw as nothing)
+    and the final form is a second, new output (`show_final`). Tools that ignore display
+    updates (nbval) and front ends that apply them (JupyterLab, nbclient) see the same outputs.
+
     Each update re-sends the whole reply so far, so updates are limited twice: at most one per
     UPDATE_INTERVAL, and in total UPDATE_SLACK + half the reply + UPDATE_BYTES_PER_SECOND per
     second of streaming. Short or slow replies update smoothly; a long fast one refreshes a few
@@ -385,7 +391,8 @@ class LiveView:
 
     def __init__(self, fmt: str) -> None:
         self._mime = "text/plain" if fmt == "text" else "text/markdown"
-        self._handle: Any = None
+        self._handle: Any = display({}, raw=True, display_id=True)
+        self._body = ""  # what the live output shows now
         self._sent = 0
         self._started: float | None = None
         self._last = float("-inf")
@@ -401,21 +408,25 @@ class LiveView:
         if self._sent + size > allowance:
             return
         body = reply_text(reply) if self._mime == "text/plain" else reply_markdown(reply)
-        self._show({self._mime: body})
+        if body == self._body:
+            return
+        self._handle.update({self._mime: body}, raw=True)
+        self._body = body
         self._sent += len(body)
         self._last = now
 
-    def finish(self, reply: Reply) -> None:
-        data = {"text/plain": reply_text(reply)}
-        if self._mime == "text/markdown":
-            data["text/markdown"] = reply_markdown(reply)
-        self._show(data)
+    def close(self) -> None:
+        """Empty the live output; the final form follows as its own output (`show_final`)."""
+        if self._body:
+            self._handle.update({}, raw=True)
 
-    def _show(self, data: dict[str, str]) -> None:
-        if self._handle is None:
-            self._handle = display(data, raw=True, display_id=True)
-        else:
-            self._handle.update(data, raw=True)
+
+def show_final(reply: Reply, fmt: str) -> None:
+    """The reply's final output: Markdown and plain text, or plain text only."""
+    data = {"text/plain": reply_text(reply)}
+    if fmt != "text":
+        data["text/markdown"] = reply_markdown(reply)
+    display(data, raw=True)
 
 
 _on_screen: tuple[int, list[Reply]] = (-1, [])

@@ -60,6 +60,11 @@ class Execution:
         return outputs
 
     @property
+    def visible(self) -> list[dict[str, Any]]:
+        """The outputs a person sees: without the emptied live output of a %%chat cell."""
+        return [o for o in self.outputs if o["output_type"] != "display_data" or o["data"]]
+
+    @property
     def stdout(self) -> str:
         return "".join(
             m["content"]["text"]
@@ -145,6 +150,6 @@ def kernel(module_kernel: Kernel, server: ServerHandle) -> Kernel:
 
 def markdown_of(execution: Execution) -> str:
     """The text/markdown of the cell's single final output."""
-    outputs = [o for o in execution.outputs if o["output_type"] == "display_data"]
+    outputs = [o for o in execution.visible if o["output_type"] == "display_data"]
     assert len(outputs) == 1, execution.outputs
     return outputs[0]["data"]["text/markdown"]

@@ -141,8 +141,8 @@ def test_without_any_configuration_the_error_says_what_to_do() -> None:
 
 
 def test_demo_starts_a_server_in_the_kernel(module_kernel: Kernel) -> None:
-    connected = module_kernel.ok("%chat_connect --demo")
-    assert "nbchat: using http://127.0.0.1:" in connected.stdout
+    assert module_kernel.ok("%chat_connect --demo").outputs == []
+    assert module_kernel.current("base_url").startswith("http://127.0.0.1:")
     assert "`2+2` = **4**." in markdown_of(module_kernel.ok("%%chat\ncalculate 2+2"))
     # Connecting again reuses the same server, here with the agents dialect.
     module_kernel.ok("%chat_connect --demo --dialect agents")

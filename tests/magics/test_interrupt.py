@@ -24,7 +24,7 @@ def test_interrupt_stops_the_stream_and_keeps_the_partial_reply(
     # 2000 deltas of 5 characters, 5 ms apart: ten seconds if nobody stops it.
     msg_id = kernel.start("%%chat -o part\n/stream 2000 5 5")
     early = []
-    while not early or early[-1]["msg_type"] != "display_data":  # visibly streaming
+    while not early or early[-1]["msg_type"] != "update_display_data":  # visibly streaming
         message = kernel.kc.get_iopub_msg(timeout=10)
         if message["parent_header"].get("msg_id") == msg_id:
             early.append(message)

@@ -21,11 +21,11 @@ def test_out_variable_holds_the_reply(kernel: Kernel) -> None:
 def test_line_magic_returns_the_reply_and_shows_it_once(kernel: Kernel) -> None:
     assigned = kernel.ok("r = %chat /echo assigned")
     assert kernel.eval("r.text") == "assigned"
-    assert [o["data"]["text/markdown"] for o in assigned.outputs] == ["assigned"]
+    assert [o["data"]["text/markdown"] for o in assigned.visible] == ["assigned"]
 
     # As the last expression the Reply is not shown a second time.
     last = kernel.ok("%chat /echo shown once")
-    assert [o["data"]["text/markdown"] for o in last.outputs] == ["shown once"]
+    assert [o["data"]["text/markdown"] for o in last.visible] == ["shown once"]
     assert kernel.eval("_.text") == "shown once"
 
 
@@ -57,7 +57,7 @@ def test_no_stream_uses_the_non_streaming_endpoint(kernel: Kernel, server: Serve
 
 def test_format_text_leaves_plain_text_only(kernel: Kernel) -> None:
     execution = kernel.ok("%%chat --format text\n/echo **not bold**")
-    [output] = execution.outputs
+    [output] = execution.visible
     assert output["data"] == {"text/plain": "**not bold**"}
     assert all("text/markdown" not in m["content"]["data"] for m in execution.displays)
 
