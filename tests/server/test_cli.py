@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -109,49 +110,72 @@ def test_serve_on_a_busy_port_fails_with_a_clear_message() -> None:
     assert "Address already in use" in result.stderr
 
 
-def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(tmp_path: Path) -> None:
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator:
+    """Runs `nbchat demo --no-browser ARGS` in a folder with a quickstart notebook; yields a
+    function returning the process and its JupyterLab child once that has started."""
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "quickstart.ipynb").write_text("{}")
-    port = free_port()
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
     }
     env.pop("NBCHAT_BASE_URL", None)
-    demo = subprocess.Popen(
-        [NBCHAT, "demo", "--no-browser", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, demo)
+    processes: list[subprocess.Popen] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen, psutil.Process]:
+        process = subprocess.Popen(
+            [NBCHAT, "demo", "--no-browser", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
         deadline = time.monotonic() + 30
-        while not (children := psutil.Process(demo.pid).children()):
+        while not (children := psutil.Process(process.pid).children()):
+            assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "JupyterLab was not started"
             time.sleep(0.1)
-        lab = children[0]
-        assert lab.cmdline()[1:] == [
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "notebooks/quickstart.ipynb",
-        ]
-        assert (Path(lab.cwd()) / "notebooks" / "quickstart.ipynb").is_file()
-        lab_env = lab.environ()
-        assert lab_env["NBCHAT_BASE_URL"] == url
-        assert lab_env["NBCHAT_DIALECT"] == "chats"
-        assert lab_env["NBCHAT_MODEL"] and lab_env["NBCHAT_USER_ID"]
-        code, output = interrupt(demo)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
+        return process, children[0]
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(demo) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process, lab = demo("--port", str(port))
+    wait_until_serving(url, process)
+    arguments = ["-m", "jupyterlab", "--no-browser", "notebooks/quickstart.ipynb"]
+    assert lab.cmdline()[1:] == arguments
+    assert (Path(lab.cwd()) / "notebooks" / "quickstart.ipynb").is_file()
+    lab_env = lab.environ()
+    assert lab_env["NBCHAT_BASE_URL"] == url
+    assert lab_env["NBCHAT_DIALECT"] == "chats"
+    assert lab_env["NBCHAT_MODEL"] and lab_env["NBCHAT_USER_ID"]
+    code, output = interrupt(process)
     assert code == 0
     assert output.startswith(f"nbchat demo server on {url}; starting JupyterLab\n")
     assert not lab.is_running()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/api/chats")
+        httpx.get(url)
+
+
+def test_demo_uses_a_free_port_when_3026_is_taken(demo) -> None:
+    with socket.socket() as blocker:
+        with contextlib.suppress(OSError):  # already taken by someone else is just as good
+            blocker.bind(("127.0.0.1", 3026))
+            blocker.listen()
+        process, lab = demo()
+        url = lab.environ()["NBCHAT_BASE_URL"]
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":3026")
+        created = httpx.post(f"{url}/api/chats", json={"userId": "u"})
+        assert created.status_code == 201
+        assert interrupt(process)[0] == 0
