@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+#: Tool arguments and results longer than this are cut short in the rendered reply.
+TOOL_VALUE_CHARS = 300
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*):")
 _MAX_PASSES = 8
 _ENTITIES = {"<": "&lt;", ">": "&gt;"}
@@ -131,6 +133,8 @@ def _tool_line(event: ToolCall | ToolResult, markdown: bool) -> str:
     else:
         label, value = "tool result", event.result
     shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(shown) > TOOL_VALUE_CHARS:  # the whole value stays in Reply.tool_calls
+        shown = shown[:TOOL_VALUE_CHARS] + "…"
     if not markdown:
         return f"[{label}] {event.name}: {shown}"
     return f"> {label} {_code_span(event.name)}: {_code_span(shown)}"

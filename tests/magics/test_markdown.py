@@ -122,3 +122,34 @@ def test_sanitize_is_idempotent() -> None:
 def test_first_code_block() -> None:
     assert first_code_block("text\n\n```py\nprint(1)\n```\n\n```\nsecond\n```") == "print(1)\n"
     assert first_code_block("no code, only `inline`") is None
+
+
+def test_reply_rendering_keeps_tools_inline_and_escapes_them() -> None:
+    from nbchat.events import Done, Error, Reply, TextDelta, ToolCall, ToolResult
+    from nbchat.markdown import reply_markdown, reply_text
+
+    reply = Reply()
+    for event in [
+        TextDelta("Checking <b>now</b>."),
+        ToolCall("search", {"q": "`tick` <img src=x onerror=alert(1)>"}),
+        ToolResult("search", "x" * 500),
+        TextDelta("Done."),
+        Error("server", "went <i>away</i>"),
+    ]:
+        reply.add(event)
+    markdown = reply_markdown(reply)
+    assert markdown.split("\n\n") == [
+        "Checking &lt;b&gt;now&lt;/b&gt;.",
+        '> tool call `search`: ``{"q": "`tick` <img src=x onerror=alert(1)>"}``',
+        "> tool result `search`: `" + "x" * 300 + "…`",
+        "Done.",
+        "*[error (server): went &lt;i&gt;away&lt;/i&gt;]*",
+    ]
+    [html] = render_marked([markdown])
+    assert html_problems(html) == []
+    assert reply_text(reply).endswith("Done.\n\n[error (server): went <i>away</i>]")
+
+    finished = Reply()
+    finished.add(TextDelta("ok"))
+    finished.add(Done())
+    assert reply_markdown(finished) == "ok"
