@@ -118,9 +118,11 @@ export class ChatView {
 
     this.root.append(header, this.transcript, form);
     // Keys pressed in the panel are the panel's: in JupyterLab, Shift+Enter would run the cell
-    // and Enter on a button would enter edit mode. Escape still reaches the notebook.
+    // and Enter on a button would enter edit mode. Escape and app shortcuts such as Ctrl+S
+    // still reach JupyterLab.
     this.root.addEventListener("keydown", (event) => {
-      if (event.key !== "Escape") event.stopPropagation();
+      const shortcut = (event.ctrlKey || event.metaKey || event.altKey) && event.key !== "Enter";
+      if (event.key !== "Escape" && !shortcut) event.stopPropagation();
     });
 
     this.listen("change:messages", () => this.showCommitted());
@@ -145,7 +147,12 @@ export class ChatView {
   }
 
   private post(msg: ViewMessage): void {
-    this.model.send(msg);
+    try {
+      this.model.send(msg);
+    } catch (error) {
+      // A notebook reopened without its kernel still shows the saved transcript.
+      console.warn("nbchat: the kernel is not reachable", error);
+    }
   }
 
   private requestSync(): void {

@@ -175,10 +175,12 @@ describe("ChatView", () => {
     document.addEventListener("keydown", listener);
     const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
     for (const key of ["a", "Enter"]) input.dispatchEvent(new KeyboardEvent("keydown", { key, shiftKey: true, bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", ctrlKey: true, bubbles: true }));
     $('button[aria-label="New conversation"]')!.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "s", ctrlKey: true, bubbles: true }));
     document.removeEventListener("keydown", listener);
-    expect(seen).toEqual(["Escape"]);
+    expect(seen).toEqual(["Escape", "s"]); // Escape and Ctrl+S (save) still reach JupyterLab
   });
 
   it("starts a new conversation and clears the panel", () => {
@@ -215,6 +217,20 @@ describe("ChatView", () => {
     const body = $('[data-testid="message-assistant"]')!;
     expect(body.querySelector("script, img, [onerror]")).toBeNull();
     expect(body.querySelector("a")?.hasAttribute("href")).toBe(false);
+  });
+
+  it("shows a saved transcript when no kernel answers", () => {
+    const orphan = new FakeModel();
+    orphan.send = () => {
+      throw new Error("no comm");
+    };
+    orphan.state.messages = [message("t1", "user", "saved question"), message("t1", "assistant", "saved answer")];
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const saved = new ChatView(orphan as never);
+    expect(saved.root.querySelector('[data-testid="message-assistant"]')?.textContent).toContain("saved answer");
+    expect(warn).toHaveBeenCalled();
+    warn.mockRestore();
+    saved.dispose();
   });
 
   it("removes its listeners when disposed", () => {
