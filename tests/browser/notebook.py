@@ -81,7 +81,8 @@ class Notebook:
 
     def save(self) -> dict:
         """Ctrl+S, wait until the document is clean, return the notebook as saved on disk."""
-        self.cell(0).locator(".jp-InputArea-prompt").click()
+        # Focus the first cell's editor: keys typed inside a widget stay in the widget.
+        self.cell(0).locator(".cm-content").click()
         self.page.keyboard.press("ControlOrMeta+s")
         self.page.wait_for_function(f"() => !({_DIRTY})()", timeout=CELL_TIMEOUT)
         return self.lab.read_notebook(self.name)

@@ -189,6 +189,49 @@ def test_stop_mid_stream(notebook: Notebook, server: ServerHandle) -> None:
     expect(after.locator(".nbchat-markdown")).to_have_text("still usable")
 
 
+def test_error_keeps_partial_text_and_retries(notebook: Notebook, server: ServerHandle) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    reply = panel.send("/fail")
+    panel.wait_finished(reply, "error")
+    expect(reply.locator(".nbchat-markdown")).to_have_text("This reply will stop part way")
+    error = reply.locator('[data-testid="error"]')
+    expect(error).to_have_attribute("role", "alert")
+    expect(error).to_contain_text("the demo model failed on purpose (/fail)")
+
+    error.locator('button[aria-label="Retry"]').click()
+    expect(panel.replies).to_have_count(2)
+    expect(panel.user_messages.last).to_contain_text("/fail")
+    panel.wait_finished(panel.replies.last, "error")
+    expect(panel.replies.last.locator('[data-testid="error"]')).to_contain_text("on purpose")
+    expect(panel.input).to_be_editable()
+
+
+def test_other_cells_run_while_streaming(notebook: Notebook, server: ServerHandle) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    reply = panel.send("/stream 300 20 20")
+    panel.wait_grown(0)
+    output = notebook.run_cell(1, "6 * 7")
+    expect(output).to_contain_text("42")
+    expect(reply).to_have_attribute("data-status", "streaming")  # still going meanwhile
+    panel.wait_finished(reply)
+
+
+def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerHandle) -> None:
+    """Reloading the page mid-reply: the new view shows the text so far and keeps streaming."""
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    panel.send("/stream 300 20 20")
+    panel.wait_grown(500)
+    notebook.save()
+    notebook.reload()  # the kernel keeps running; the widget reconnects to it
+
+    reopened = ChatPanel(notebook.output(0).locator('[data-testid="nbchat"]'))
+    expect(reopened.replies).to_have_count(1)
+    caught_up = reopened.wait_grown(500)  # already has the earlier text, still streaming
+    reopened.wait_grown(caught_up)
+    reopened.wait_finished(reopened.replies.first)
+    assert len(reopened.text(reopened.replies.first).strip()) == 6000
+
+
 def test_xss_reply_renders_inert(
     notebook: Notebook, server: ServerHandle, page: Page, page_log: PageLog
 ) -> None:
