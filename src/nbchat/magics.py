@@ -8,6 +8,7 @@ attaches to the same one, so turns sent from cells show in the widget too.
 from __future__ import annotations
 
 import os
+import re
 import string
 import threading
 import time
@@ -76,6 +77,8 @@ def use_chat(chat: Chat, *, token_env: str | None = None) -> Chat:
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the magics, and show a `Reply` in a cell as safe Markdown."""
     ipython.register_magics(ChatMagics)
+    if _chat_lines not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(_chat_lines)
     formatters = ipython.display_formatter.formatters
     formatters["text/markdown"].for_type(Reply, reply_markdown)
     formatters["text/plain"].for_type(Reply, lambda reply, p, cycle: p.text(reply_text(reply)))
@@ -252,6 +255,32 @@ class ChatMagics(Magics):
             print("nbchat: the reply has no code block")
         else:
             self.shell.set_next_input(code.rstrip("\n"), replace=False)
+
+
+#: `%chat ...` or `name = %chat ...` on one line, with its indentation.
+_CHAT_LINE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<target>[A-Za-z_]\w*[ \t]*=[ \t]*)?%chat(?=\s|$)(?P<rest>.*)$"
+)
+
+
+def _chat_lines(lines: list[str]) -> list[str]:
+    """Turn `%chat ...` lines into magic calls before IPython reads them.
+
+    IPython takes a line ending in `word?` as a help request (`%chat What is Python?` would
+    show help on `Python`); a question is exactly what `%chat` gets, so its lines are
+    converted first, with the text kept verbatim.
+    """
+    if lines and lines[0].startswith("%%"):
+        return lines  # a cell magic's body is its own business
+    out = []
+    for line in lines:
+        match = _CHAT_LINE.match(line.rstrip("\r\n"))
+        if match is None:
+            out.append(line)
+            continue
+        call = f"get_ipython().run_line_magic('chat', {match['rest'].strip()!r})"
+        out.append(f"{match['indent']}{match['target'] or ''}{call}\n")
+    return out
 
 
 def interpolate(template: str, namespace: dict[str, Any]) -> str:

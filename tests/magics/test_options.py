@@ -114,3 +114,13 @@ def test_chat_connect_without_arguments_shows_the_connection(
     execution = kernel.ok("%chat_connect")
     assert execution.stdout.startswith(f"Chat('{server.url}', dialect='chats'")
     assert "model='demo'" in execution.stdout
+
+
+def test_line_magic_questions_are_sent_not_taken_for_help(kernel: Kernel) -> None:
+    # IPython reads a line ending in `word?` as a help request; %chat lines are exempt.
+    shown = kernel.ok("%chat /echo What is Python?")
+    assert [o["data"]["text/plain"] for o in shown.visible] == ["What is Python?"]
+    kernel.ok("n = 6\nanswer = %chat /echo Why {n}*7?")
+    assert kernel.eval("answer.text") == "Why 6*7?"
+    kernel.ok("def ask():\n    r = %chat /echo Inside?\n    return r\ninner = ask()")
+    assert kernel.eval("inner.text") == "Inside?"
