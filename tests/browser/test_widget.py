@@ -232,6 +232,44 @@ def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerH
     assert len(reopened.text(reopened.replies.first).strip()) == 6000
 
 
+def test_two_widgets_stream_at_once(notebook: Notebook, server: ServerHandle) -> None:
+    first = ChatPanel.create(notebook, server.url, **CHATS)
+    second = ChatPanel.create(notebook, server.url, cell=1, **CHATS)
+    reply_one = first.send("/stream 200 20 20")
+    reply_two = second.send("/stream 200 20 20")
+    # Both are streaming at the same moment, and both grow.
+    first.wait_grown(first.wait_grown(0))
+    second.wait_grown(second.wait_grown(0))
+    expect(reply_one).to_have_attribute("data-status", "streaming")
+    first.wait_finished(reply_one)
+    second.wait_finished(reply_two)
+    assert len(first.text(reply_one).strip()) == len(second.text(reply_two).strip()) == 4000
+
+
+def test_screen_reader_names_and_keyboard_stop(
+    notebook: Notebook, server: ServerHandle, page: Page
+) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    chat = page.get_by_role("region", name="Chat")
+    expect(chat.get_by_role("log")).to_be_visible()
+    expect(chat.get_by_role("button", name="New conversation")).to_be_visible()
+    expect(chat.get_by_role("checkbox", name="Load remote images")).not_to_be_checked()
+    message = chat.get_by_role("textbox", name="Message")
+    send = chat.get_by_role("button", name="Send")
+
+    message.focus()
+    page.keyboard.press("Tab")  # from the input, Tab goes to Send
+    expect(send).to_be_focused()
+    message.focus()
+    page.keyboard.type("/stream 300 20 20")
+    page.keyboard.press("Enter")
+    expect(chat.get_by_role("status", name="Reply streaming")).to_be_visible()
+    panel.wait_grown(100)
+    page.keyboard.press("Escape")  # stops the reply, like the Stop button
+    panel.wait_finished(panel.replies.first, "stopped")
+    expect(chat.get_by_role("article", name="Assistant replied")).to_contain_text("Stopped")
+
+
 def test_xss_reply_renders_inert(
     notebook: Notebook, server: ServerHandle, page: Page, page_log: PageLog
 ) -> None:
