@@ -333,3 +333,37 @@ def test_default_chat_without_the_magics_reads_the_environment(monkeypatch, serv
 def test_chat_and_chat_arguments_together_are_refused(make_chat: MakeChat) -> None:
     with pytest.raises(nbchat.errors.ConfigurationError):
         ChatWidget(make_chat(), model="gpt-4")
+
+
+def test_widget_made_mid_turn_picks_the_turn_up(make_chat: MakeChat) -> None:
+    chat = make_chat()
+    events = chat.stream("/stream 100 10 10")
+    events.open()
+    iterator = iter(events)
+    for _ in range(10):
+        next(iterator)  # ten deltas in, as if another cell were streaming
+
+    widget = ChatWidget(chat)
+    comm = recorder(widget)
+    for _ in iterator:
+        pass
+    events.close()
+
+    start = comm.customs()[0]
+    assert start["type"] == "turn_start" and start["user"] == "/stream 100 10 10"
+    assert len(start["text"]) >= 100  # what was there already, in one piece
+    assert widget.messages[-1]["text"] == events.reply.text and len(events.reply.text) == 1000
+    widget.close()
+
+
+def test_close_stops_streaming_and_stops_listening(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.send("/stream 2000 10 10")
+    wait_for(lambda: len(comm.customs()) >= 2)
+    chat = widget.chat
+    widget.close()
+    assert chat.history[-1].reply.status == "stopped"
+    sent = len(comm.sent)
+    chat.send("/echo after close")
+    assert len(comm.sent) == sent
