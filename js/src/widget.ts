@@ -2,7 +2,8 @@
  * nbchat ChatWidget front end (anywidget). Kernel side: src/nbchat/widget.py.
  *
  * DOM hooks for tests (stable; keep them when restyling):
- *   [data-testid="nbchat"]               the widget root (role="region", aria-label="Chat")
+ *   [data-testid="nbchat"]               the widget root (role="region", aria-label="Chat");
+ *                                        data-status="streaming" while this widget sends, else "idle"
  *   [data-testid="transcript"]           the message list (role="log")
  *   [data-testid="message-user"]         a user turn;       data-turn, data-status
  *   [data-testid="message-assistant"]    an assistant turn; data-turn, data-status
@@ -11,6 +12,7 @@
  *   [data-testid="tool-card"]            a tool call; data-state="pending" | "done"
  *   [data-testid="usage"]                token usage line of a reply
  *   [data-testid="error"]                error box (role="alert") with the server's message
+ *                                        (also for status "incomplete"); "Stopped" note when stopped
  *   [data-testid="copy-code"]            Copy button on a code block (aria-label "Copy code")
  *   [data-testid="blocked-image"]        placeholder for a remote image that was not loaded
  *   textarea[aria-label="Message"]       input; Enter sends, Shift+Enter adds a line, Esc stops
