@@ -292,6 +292,7 @@ export class ChatView {
       let view = this.liveViews.get(turnId);
       if (!view) {
         const assistant = messageFrame("assistant", turnId, "streaming");
+        assistant.setAttribute("aria-busy", "true"); // screen readers read it once, when committed
         const markdown = new IncrementalMarkdown(this.renderOptions);
         assistant.append(markdown.element, streamingIndicator());
         view = { user: userMessage(turnId, turn.user, "complete"), assistant, markdown, tools: null, toolsKey: "" };

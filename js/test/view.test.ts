@@ -93,6 +93,7 @@ describe("ChatView", () => {
     await frame();
     const live = $('[data-testid="message-assistant"]')!;
     expect(live.dataset.status).toBe("streaming");
+    expect(live.getAttribute("aria-busy")).toBe("true");
     expect(live.querySelector('[data-testid="streaming"]')).not.toBeNull();
     expect(live.textContent).toContain("Hello world");
 
