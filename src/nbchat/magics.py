@@ -224,7 +224,9 @@ class ChatMagics(Magics):
         chat = self._chat()
         if args.new:
             chat.new()
-        view = None if args.quiet or args.no_stream else LiveView(args.format)
+        # Only a kernel's front end can update an output in place; a terminal would reprint it.
+        live = not (args.quiet or args.no_stream) and getattr(self.shell, "kernel", None)
+        view = LiveView(args.format) if live else None
         turn: Turn | None = None
         failure: BaseException | None = None
         try:
