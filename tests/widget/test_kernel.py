@@ -1,0 +1,95 @@
+"""The widget in a real IPython kernel: deltas reach IOPub from the background thread, and the
+kernel keeps running cells while a widget streams."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from queue import Empty
+from typing import Any
+
+import pytest
+from magics.conftest import Kernel  # the real-kernel driver of the magics tests
+
+from nbchat.server import ServerHandle
+
+
+@pytest.fixture
+def kernel() -> Iterator[Kernel]:
+    kernel = Kernel()
+    yield kernel
+    kernel.shutdown()
+
+
+class Session:
+    """Runs cells and keeps every IOPub message, whichever cell or thread it came from."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.iopub: list[dict[str, Any]] = []
+
+    def eval(self, code: str, expression: str = "None") -> Any:
+        """Run `code`, then return the literal value of `expression`."""
+        kc = self.kernel.kc
+        msg_id = kc.execute(code, user_expressions={"v": expression})
+        while True:
+            message = kc.get_iopub_msg(timeout=60)
+            self.iopub.append(message)
+            mine = message["parent_header"].get("msg_id") == msg_id
+            if mine and message["content"].get("execution_state") == "idle":
+                break
+        while True:
+            reply = kc.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert reply["content"]["status"] == "ok", reply["content"]
+        value = reply["content"]["user_expressions"]["v"]
+        assert value["status"] == "ok", value
+        return ast.literal_eval(value["data"]["text/plain"])
+
+    def drain(self, quiet: float = 1.0) -> list[dict[str, Any]]:
+        """Everything sent so far, once the kernel has been quiet for `quiet` seconds."""
+        while True:
+            try:
+                self.iopub.append(self.kernel.kc.get_iopub_msg(timeout=quiet))
+            except Empty:
+                return self.iopub
+
+
+def test_stream_reaches_iopub_while_other_cells_run(kernel: Kernel, server: ServerHandle) -> None:
+    session = Session(kernel)
+    session.eval(
+        "import nbchat\n"
+        f"w = nbchat.ChatWidget(base_url={server.url!r}, user_id='user-1', model='demo')\n"
+        "w.send('/stream 300 10 10')"
+    )
+    # The reply takes ~3 s; this cell runs and answers meanwhile.
+    state = session.eval("", "(w.status, len(w.chat.history[-1].reply.text) < 3000)")
+    assert state == ("streaming", True)
+    assert session.eval("r = w.wait(30)", "(r.status, len(r.text))") == ("complete", 3000)
+
+    messages = session.drain()
+    comm_msgs = [m["content"]["data"] for m in messages if m["msg_type"] == "comm_msg"]
+    customs = [d["content"] for d in comm_msgs if d.get("method") == "custom"]
+    assert [c["seq"] for c in customs] == list(range(1, len(customs) + 1))
+    assert customs[0]["type"] == "turn_start" and customs[-1]["type"] == "turn_end"
+    deltas = [c for c in customs if c["type"] == "delta"]
+    assert 10 < len(deltas) < 300  # batched, and it did stream
+    commits = [d["state"]["messages"] for d in comm_msgs if "messages" in d.get("state", {})]
+    assert len(commits) == 1
+    assert commits[0][-1]["text"].startswith("".join(c["text"] for c in deltas))
+
+
+def test_stop_from_the_view_in_a_kernel(kernel: Kernel, server: ServerHandle) -> None:
+    session = Session(kernel)
+    session.eval(
+        "import nbchat, time\n"
+        f"w = nbchat.ChatWidget(base_url={server.url!r}, user_id='user-1', model='demo')\n"
+        "w.send('/stream 3000 10 10')\n"
+        "while not w.chat.history[-1].reply.text: time.sleep(0.01)"
+    )
+    # What the Stop button does: a custom message from the front end, handled by the kernel.
+    stop = {"content": {"data": {"method": "custom", "content": {"type": "stop"}}}, "buffers": []}
+    result = session.eval(f"w.comm.handle_msg({stop!r})\nr = w.wait(10)", "(r.status, len(r.text))")
+    assert result[0] == "stopped" and 0 < result[1] < 30000
+    assert session.eval("", "(w.status, w.messages[-1]['status'])") == ("idle", "stopped")
