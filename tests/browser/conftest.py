@@ -98,14 +98,20 @@ def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
 
 
 @pytest.fixture
-def notebook(request: pytest.FixtureRequest, lab: JupyterLab, page: Page) -> Iterator[Notebook]:
-    """A fresh notebook with one empty code cell, named after the test, open in light theme."""
+def notebook(
+    request: pytest.FixtureRequest, lab: JupyterLab, page: Page, page_log: PageLog
+) -> Iterator[Notebook]:
+    """A fresh notebook with one empty code cell, named after the test, open in light theme.
+
+    Afterwards its kernel is shut down, and the test errors if the page threw uncaught JS errors.
+    """
     name = lab.write_notebook(f"{request.node.name}.ipynb", [""])
     nb = Notebook(page, lab, name).open()
     if page.evaluate("() => document.body.dataset.jpThemeName") != LIGHT:
         nb.set_theme(LIGHT)
     yield nb
     lab.shutdown_kernels()
+    assert page_log.page_errors == [], "uncaught errors in the page"
 
 
 @pytest.fixture(scope="session")
