@@ -7,6 +7,7 @@ attaches to the same one, so turns sent from cells show in the widget too.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import string
@@ -82,7 +83,9 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     formatters = ipython.display_formatter.formatters
     formatters["text/markdown"].for_type(Reply, reply_markdown)
     formatters["text/plain"].for_type(Reply, lambda reply, p, cycle: p.text(reply_text(reply)))
-    ipython.display_formatter.ipython_display_formatter.for_type(Reply, _display_reply)
+    ipython.display_formatter.ipython_display_formatter.for_type(
+        Reply, functools.partial(_display_reply, ipython)
+    )
 
 
 # -- the magics -------------------------------------------------------------------------------
@@ -472,14 +475,13 @@ def _mark_on_screen(shell: InteractiveShell, reply: Reply) -> None:
     replies.append(reply)
 
 
-def _display_reply(reply: Reply) -> None:
-    from IPython import get_ipython
-
-    shell = get_ipython()
+def _display_reply(shell: InteractiveShell, reply: Reply) -> None:
+    """Show a Reply as safe Markdown, unless this cell shows it already (`r = %chat ...`)."""
     count, replies = _on_screen
-    if shell is not None and count == shell.execution_count and any(r is reply for r in replies):
+    if count == shell.execution_count and any(r is reply for r in replies):
         return
-    display({"text/markdown": reply_markdown(reply), "text/plain": reply_text(reply)}, raw=True)
+    formatters = shell.display_formatter.formatters
+    display({mime: formatters[mime](reply) for mime in ("text/markdown", "text/plain")}, raw=True)
 
 
 def _start_demo() -> str:

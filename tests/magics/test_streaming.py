@@ -36,9 +36,11 @@ def test_reply_streams_as_display_updates_at_a_bounded_rate(kernel: Kernel) -> N
     # ...no faster than one update per UPDATE_INTERVAL.
     times = [sent_at(m) for m in updates]
     gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
-    # (Header times are stamped on the kernel's IOPub thread, so allow some jitter per gap.)
-    assert min(gaps) >= UPDATE_INTERVAL * 0.7, gaps
-    assert len(gaps) <= sum(gaps) / UPDATE_INTERVAL + 1, gaps
+    # Header times carry some scheduling jitter, so single gaps get slack and any five in a
+    # row must span five intervals, near enough.
+    assert min(gaps) >= UPDATE_INTERVAL * 0.5, gaps
+    spans = [sum(gaps[i : i + 5]) for i in range(len(gaps) - 4)]
+    assert min(spans) >= 5 * UPDATE_INTERVAL * 0.9, gaps
 
     # What remains: the emptied live output (front ends draw nothing for it; see test_nbval)
     # and the whole reply as Markdown and plain text.
