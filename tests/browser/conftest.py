@@ -10,13 +10,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Request, expect, sync_playwright
 
 from .chromium import VIEWPORT, launch
 from .lab import JupyterLab
 from .notebook import LIGHT, Notebook
 
 HERE = Path(__file__).parent
+
+# JupyterLab on a busy 2-core CI machine can be slow; waits end as soon as their condition holds.
+expect.set_options(timeout=15_000)
 
 
 def pytest_configure(config: pytest.Config) -> None:

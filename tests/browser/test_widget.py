@@ -141,7 +141,7 @@ def test_tool_card_pending_until_result(notebook: Notebook) -> None:
                     *sse(
                         {"type": "tool_call", "name": "calculator", "args": {"expression": "6*7"}}
                     ),
-                    Pause(2.0),
+                    Pause(3.0),
                     *sse(
                         {"type": "tool_result", "name": "calculator", "result": "42"},
                         {"type": "text", "content": "It is 42."},
@@ -219,7 +219,7 @@ def test_other_cells_run_while_streaming(notebook: Notebook, server: ServerHandl
 def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerHandle) -> None:
     """Reloading the page mid-reply: the new view shows the text so far and keeps streaming."""
     panel = ChatPanel.create(notebook, server.url, **CHATS)
-    panel.send("/stream 300 20 20")
+    panel.send("/stream 300 20 40")  # 12 s: outlasts a page reload
     panel.wait_grown(500)
     notebook.save()
     notebook.reload()  # the kernel keeps running; the widget reconnects to it
@@ -235,15 +235,15 @@ def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerH
 def test_two_widgets_stream_at_once(notebook: Notebook, server: ServerHandle) -> None:
     first = ChatPanel.create(notebook, server.url, **CHATS)
     second = ChatPanel.create(notebook, server.url, cell=1, **CHATS)
-    reply_one = first.send("/stream 200 20 20")
-    reply_two = second.send("/stream 200 20 20")
+    reply_one = first.send("/stream 300 20 20")
+    reply_two = second.send("/stream 300 20 20")
     # Both are streaming at the same moment, and both grow.
     first.wait_grown(first.wait_grown(0))
     second.wait_grown(second.wait_grown(0))
     expect(reply_one).to_have_attribute("data-status", "streaming")
     first.wait_finished(reply_one)
     second.wait_finished(reply_two)
-    assert len(first.text(reply_one).strip()) == len(second.text(reply_two).strip()) == 4000
+    assert len(first.text(reply_one).strip()) == len(second.text(reply_two).strip()) == 6000
 
 
 def test_screen_reader_names_and_keyboard_stop(
