@@ -131,9 +131,10 @@ def main() -> None:
         longest = max(r["tasks"], default=0.0)
         longest_all.append(longest)
         blocking = sum(t - 50 for t in r["tasks"])
+        longest_text = f"{longest:.0f} ms" if longest else "-"
         print(
-            f"  round {i}: stream {r['elapsed']:7.0f} ms | long tasks {len(r['tasks']):3d}, "
-            f"longest {longest:5.0f} ms, blocking {blocking:5.0f} ms | "
+            f"  round {i}: stream {r['elapsed']:6.0f} ms | tasks over 50 ms: {len(r['tasks'])}, "
+            f"longest {longest_text}, blocking {blocking:.0f} ms | "
             f"longest frame gap {r['maxFrameGap']:5.0f} ms"
         )
         for at, duration in zip(r["at"], r["tasks"], strict=True):
