@@ -98,7 +98,12 @@ def test_conversation_keyboard_and_new(notebook: Notebook, server: ServerHandle)
     first = panel.replies.first
     panel.wait_finished(first)
     expect(first).to_contain_text('Turn 1. You said: "first line second line"')
-    expect(first.locator('[data-testid="copy-code"]')).to_have_count(1)
+    copy = first.locator('[data-testid="copy-code"]')
+    notebook.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    clipboard = notebook.page.evaluate("() => navigator.clipboard.readText()")
+    assert clipboard == "words = 4  # words in your message"
 
     second = panel.send("and a follow-up")
     panel.wait_finished(second)
