@@ -169,6 +169,34 @@ def test_tool_card_pending_until_result(notebook: Notebook) -> None:
         expect(reply.locator(".nbchat-markdown")).to_have_text("It is 42.")
 
 
+def test_long_tool_result_is_truncated_until_expanded(notebook: Notebook) -> None:
+    result = "".join(f"line {i:04d}\n" for i in range(1000))  # 10,000 characters
+    with FaultServer() as tool_server:
+        tool_server.script(
+            "/chat/stream",
+            Script(
+                body=sse(
+                    {"type": "tool_call", "name": "read_file", "args": {"path": "big.txt"}},
+                    {"type": "tool_result", "name": "read_file", "result": result},
+                    {"type": "done", "usage": {"output_tokens": 1}},
+                )
+            ),
+        )
+        panel = ChatPanel.create(notebook, tool_server.url, **AGENTS)
+        reply = panel.send("read big.txt")
+        panel.wait_finished(reply)
+
+    details = reply.locator('[data-testid="tool-card"] details')
+    details.locator("summary").click()
+    shown = details.locator("pre")
+    expect(shown).to_be_visible()
+    preview = shown.text_content() or ""
+    assert preview.endswith("…") and len(preview) < len(result) and result.startswith(preview[:-1])
+    details.get_by_role("button", name="Show more").click()
+    assert shown.text_content() == result
+    expect(details.get_by_role("button", name="Show more")).to_have_count(0)
+
+
 def test_stop_mid_stream(notebook: Notebook, server: ServerHandle) -> None:
     panel = ChatPanel.create(notebook, server.url, **CHATS)
     stats = server.store.stats
