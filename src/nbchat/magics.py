@@ -13,7 +13,7 @@ import re
 import string
 import threading
 import time
-from argparse import ArgumentParser
+from argparse import ArgumentParser, Namespace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -222,7 +222,7 @@ class ChatMagics(Magics):
         except ConfigurationError as exc:
             raise UsageError(f"{exc}; or run %chat_connect URL (or %chat_connect --demo)") from None
 
-    def _exchange(self, text: str, args: Any, *, line_mode: bool) -> Reply:
+    def _exchange(self, text: str, args: Namespace, *, line_mode: bool) -> Reply:
         """Send, show, capture; then raise if the reply did not complete."""
         chat = self._chat()
         if args.new:
@@ -345,7 +345,7 @@ def _split_options(parser: ArgumentParser, line: str) -> tuple[str, str]:
 # -- sending ----------------------------------------------------------------------------------
 
 
-def _send(chat: Chat, text: str, args: Any, view: LiveView | None) -> Turn:
+def _send(chat: Chat, text: str, args: Namespace, view: LiveView | None) -> Turn:
     """Send one message; the turn is returned, or attached as `.turn` to what is raised."""
     if args.no_stream:
         return _send_whole(chat, text, args.model)
@@ -362,6 +362,8 @@ def _send(chat: Chat, text: str, args: Any, view: LiveView | None) -> Turn:
 
 
 def _send_whole(chat: Chat, text: str, model: str | None) -> Turn:
+    """The non-streaming endpoint. `send` returns only the reply, so the turn (for `-o` on
+    failure) is picked up from the Chat's notifications on this thread."""
     me = threading.get_ident()
     turns: list[Turn] = []
 
@@ -450,9 +452,11 @@ class LiveView:
         self._last = now
 
     def close(self) -> None:
-        """Empty the live output; the final form follows as its own output (`show_final`)."""
-        if self._body:
-            self._handle.update({}, raw=True)
+        """Empty the live output; the final form follows as its own output (`show_final`).
+
+        Unconditional: an interrupt may have landed between an update and its bookkeeping.
+        """
+        self._handle.update({}, raw=True)
 
 
 def show_final(reply: Reply, fmt: str) -> None:
