@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from nbchat.server import ServerHandle
 
 from .conftest import Kernel, markdown_of
@@ -16,13 +18,18 @@ def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyp
         time.sleep(0.02)
 
 
+@pytest.mark.parametrize(
+    "cell",
+    # 2000 deltas of 5 characters, 5 ms apart: ten seconds if nobody stops it.
+    ["%%chat -o part\n/stream 2000 5 5", "r = %chat -o part /stream 2000 5 5"],
+    ids=["cell", "line"],
+)
 def test_interrupt_stops_the_stream_and_keeps_the_partial_reply(
-    kernel: Kernel, server: ServerHandle
+    kernel: Kernel, server: ServerHandle, cell: str
 ) -> None:
     stats = server.store.stats
     cancelled = stats.cancelled
-    # 2000 deltas of 5 characters, 5 ms apart: ten seconds if nobody stops it.
-    msg_id = kernel.start("%%chat -o part\n/stream 2000 5 5")
+    msg_id = kernel.start(cell)
     early = []
     while not early or early[-1]["msg_type"] != "update_display_data":  # visibly streaming
         message = kernel.kc.get_iopub_msg(timeout=10)
