@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -79,18 +80,28 @@ def _demo(args: argparse.Namespace) -> int:
         command = [sys.executable, "-m", "jupyterlab"]
         if args.no_browser:
             command.append("--no-browser")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")  # containers often run as root; Jupyter refuses then
         if root is None:
             print(f"{QUICKSTART} not found; opening JupyterLab in {Path.cwd()}", file=sys.stderr)
         else:
             command.append(str(QUICKSTART))
         print(f"nbchat demo server on {server.url}; starting JupyterLab", flush=True)
         lab = subprocess.Popen(command, cwd=root, env=env)
+        signal.signal(signal.SIGTERM, _interrupt)  # a plain `kill` must not orphan JupyterLab
         try:
             return lab.wait()
         except KeyboardInterrupt:
             lab.terminate()
-            lab.wait(30)
+            try:
+                lab.wait(30)
+            except subprocess.TimeoutExpired:
+                lab.kill()
             return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _quickstart_root() -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -113,7 +114,8 @@ def test_serve_on_a_busy_port_fails_with_a_clear_message() -> None:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator:
     """Runs `nbchat demo --no-browser ARGS` in a folder with a quickstart notebook; yields a
-    function returning the process and its JupyterLab child once that has started."""
+    function returning the process and its JupyterLab child once that has started. Output goes
+    to `demo.log` (a pipe would stay open as long as JupyterLab lives)."""
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "quickstart.ipynb").write_text("{}")
     env = {
@@ -122,53 +124,82 @@ def demo(tmp_path: Path) -> Iterator:
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
     }
     env.pop("NBCHAT_BASE_URL", None)
-    processes: list[subprocess.Popen] = []
+    started: list[psutil.Process] = []
 
     def start(*args: str) -> tuple[subprocess.Popen, psutil.Process]:
-        process = subprocess.Popen(
-            [NBCHAT, "demo", "--no-browser", *args],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        processes.append(process)
+        with open(tmp_path / "demo.log", "w") as log:
+            process = subprocess.Popen(
+                [NBCHAT, "demo", "--no-browser", *args],
+                cwd=tmp_path,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(psutil.Process(process.pid))
         deadline = time.monotonic() + 30
-        while not (children := psutil.Process(process.pid).children()):
-            assert process.poll() is None, process.communicate()
+        while not (children := started[0].children()):
+            assert process.poll() is None, (tmp_path / "demo.log").read_text()
             assert time.monotonic() < deadline, "JupyterLab was not started"
             time.sleep(0.1)
+        started.extend(children)
         return process, children[0]
 
     yield start
-    for process in processes:
-        if process.poll() is None:
+    for process in reversed(started):  # JupyterLab first, then the demo
+        with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
-            process.communicate()
+            process.wait(10)
 
 
-def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(demo) -> None:
+def stop(process: subprocess.Popen, signum: int, log: Path) -> tuple[int, str]:
+    process.send_signal(signum)
+    return process.wait(60), log.read_text()
+
+
+def wait_for_lab(runtime: Path, process: subprocess.Popen, timeout: float = 90) -> dict:
+    """The server info JupyterLab writes once it is listening."""
+    deadline = time.monotonic() + timeout
+    while not (found := list(runtime.glob("jpserver-*.json"))):
+        assert process.poll() is None, "the demo ended early"
+        assert time.monotonic() < deadline, "JupyterLab never started serving"
+        time.sleep(0.2)
+    time.sleep(0.2)  # the file is written just before the server answers
+    return json.loads(found[0].read_text())
+
+
+def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(
+    demo, tmp_path: Path
+) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process, lab = demo("--port", str(port))
     wait_until_serving(url, process)
-    arguments = ["-m", "jupyterlab", "--no-browser", "notebooks/quickstart.ipynb"]
+    root = ["--allow-root"] if os.geteuid() == 0 else []
+    arguments = ["-m", "jupyterlab", "--no-browser", *root, "notebooks/quickstart.ipynb"]
     assert lab.cmdline()[1:] == arguments
-    assert (Path(lab.cwd()) / "notebooks" / "quickstart.ipynb").is_file()
+    quickstart = Path(lab.cwd(), "notebooks", "quickstart.ipynb")
+    assert quickstart.is_file()
     lab_env = lab.environ()
     assert lab_env["NBCHAT_BASE_URL"] == url
     assert lab_env["NBCHAT_DIALECT"] == "chats"
     assert lab_env["NBCHAT_MODEL"] and lab_env["NBCHAT_USER_ID"]
-    code, output = interrupt(process)
-    assert code == 0
+    # JupyterLab really runs and serves the notebook
+    info = wait_for_lab(tmp_path / "runtime", process)
+    path = quickstart.relative_to(info["root_dir"]).as_posix()
+    notebook = httpx.get(
+        f"{info['url']}api/contents/{path}", params={"token": info["token"], "content": 0}
+    )
+    assert notebook.status_code == 200 and notebook.json()["type"] == "notebook"
+
+    code, output = stop(process, signal.SIGINT, tmp_path / "demo.log")
+    assert code == 0, output
     assert output.startswith(f"nbchat demo server on {url}; starting JupyterLab\n")
-    assert not lab.is_running()
+    lab.wait(10)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url)
 
 
-def test_demo_uses_a_free_port_when_3026_is_taken(demo) -> None:
+def test_demo_uses_a_free_port_when_3026_is_taken_and_stops_on_kill(demo, tmp_path: Path) -> None:
     with socket.socket() as blocker:
         with contextlib.suppress(OSError):  # already taken by someone else is just as good
             blocker.bind(("127.0.0.1", 3026))
@@ -178,4 +209,6 @@ def test_demo_uses_a_free_port_when_3026_is_taken(demo) -> None:
         assert url.startswith("http://127.0.0.1:") and not url.endswith(":3026")
         created = httpx.post(f"{url}/api/chats", json={"userId": "u"})
         assert created.status_code == 201
-        assert interrupt(process)[0] == 0
+    code, output = stop(process, signal.SIGTERM, tmp_path / "demo.log")
+    assert code == 0, output
+    lab.wait(10)  # a plain kill of the demo takes JupyterLab down too
