@@ -74,7 +74,13 @@ def _demo(args: argparse.Namespace) -> int:
             raise
         server = start_server(port=0, delay=args.delay)  # 3026 is taken: any free port will do
     with server:
-        env = {**os.environ, "NBCHAT_BASE_URL": server.url, "NBCHAT_DIALECT": "chats"}
+        # NBCHAT_DEMO_URL tells `%chat_connect --demo` to use this server, not start its own.
+        env = {
+            **os.environ,
+            "NBCHAT_BASE_URL": server.url,
+            "NBCHAT_DEMO_URL": server.url,
+            "NBCHAT_DIALECT": "chats",
+        }
         env.setdefault("NBCHAT_MODEL", "demo")
         env.setdefault("NBCHAT_USER_ID", "demo-user")
         command = [sys.executable, "-m", "jupyterlab"]

@@ -180,7 +180,7 @@ def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(
     quickstart = Path(lab.cwd(), "notebooks", "quickstart.ipynb")
     assert quickstart.is_file()
     lab_env = lab.environ()
-    assert lab_env["NBCHAT_BASE_URL"] == url
+    assert lab_env["NBCHAT_BASE_URL"] == lab_env["NBCHAT_DEMO_URL"] == url
     assert lab_env["NBCHAT_DIALECT"] == "chats"
     assert lab_env["NBCHAT_MODEL"] and lab_env["NBCHAT_USER_ID"]
     # JupyterLab really runs and serves the notebook
