@@ -211,3 +211,33 @@ def test_agents_stream_matches_the_documented_event_shapes(secured: ServerHandle
     assert set(usage) == {"input_tokens", "output_tokens", "total_tokens"}
     assert usage["input_tokens"] == 2  # "calculate 2+3*4" is two words
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 2
+
+
+def test_curl_reaches_every_other_endpoint(secured: ServerHandle, cookies_txt: Path) -> None:
+    """Creating and listing a chat with `-b cookies.txt`, and both agents endpoints with a
+    bearer token, from curl as a user would type them."""
+    create = """curl -X POST "http://localhost:3026/api/chats" \\
+      -H "Content-Type: application/json" -b cookies.txt --data '{"userId": "user-123"}'"""
+    status, _, body = run_curl(create, secured.url, cookies_txt.parent)
+    assert status == "HTTP/1.1 201 Created"
+    chat_id = json.loads(body)["data"]["id"]
+
+    post = CURL_MESSAGE.replace(EXAMPLE_CHAT_ID, chat_id)
+    assert run_curl(post, secured.url, cookies_txt.parent)[0] == "HTTP/1.1 201 Created"
+    listing = f'curl "http://localhost:3026/api/chats/{chat_id}/messages" -b cookies.txt'
+    status, _, body = run_curl(listing, secured.url, cookies_txt.parent)
+    assert status == "HTTP/1.1 200 OK"
+    assert [m["role"] for m in json.loads(body)["data"]] == ["user", "assistant"]
+
+    send = """curl -X POST http://localhost:3026/chat \\
+      -H "Authorization: Bearer YOUR_TOKEN" \\
+      -H "Content-Type: application/json" \\
+      -d '{"agent_id": "ag_c47e7c97_b2f2", "message": "/echo hi", "session_id": "sess_curl"}'"""
+    status, _, body = run_curl(send, secured.url, cookies_txt.parent)
+    assert status == "HTTP/1.1 200 OK"
+    assert json.loads(body)["response"] == "hi"
+
+    stream = send.replace("/chat ", "/chat/stream -N ")
+    status, headers, body = run_curl(stream, secured.url, cookies_txt.parent)
+    assert status == "HTTP/1.1 200 OK" and headers["content-type"] == "text/event-stream"
+    assert body.startswith('data: {"type": "text", "content": "hi"}\n\ndata: {"type": "done"')
