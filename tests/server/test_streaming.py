@@ -146,3 +146,8 @@ def test_background_server_leaves_the_hosts_logging_alone() -> None:
     after = {name: list(logging.getLogger(name).handlers) for name in ("", "uvicorn")}
     assert after == before
     assert logging.getLogger("uvicorn.access").getEffectiveLevel() == logging.WARNING
+
+
+def test_start_server_on_a_taken_port_raises_before_starting() -> None:
+    with start_server() as srv, pytest.raises(OSError, match="Address already in use"):
+        start_server(port=srv.port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from types import TracebackType
 
 import uvicorn
@@ -61,15 +62,15 @@ class ServerHandle:
 
     def _start(self, timeout: float) -> None:
         self._thread.start()
+        deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive():
                 self._socket.close()
                 raise RuntimeError("the nbchat server failed to start")
-            self._thread.join(0.01)
-            timeout -= 0.01
-            if timeout <= 0:
+            if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("the nbchat server did not start in time")
+            self._thread.join(0.01)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and wait for the thread; open streams get GRACEFUL_SECONDS to end."""
