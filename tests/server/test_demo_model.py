@@ -49,6 +49,10 @@ def test_calculator_refuses_anything_but_arithmetic(expression: str) -> None:
         ("9**9**9", "too large"),
         ("((9**999)**999)**999", "too large"),
         ("(-8)**0.5", "not a real number"),
+        ("1e999", "too large"),
+        ("1e999 - 1e999", "too large"),
+        ("1e308 * 10", "too large"),
+        ("-" * 1000 + "1", "nested too deeply"),
     ],
 )
 def test_calculator_reports_impossible_results(expression: str, reason: str) -> None:

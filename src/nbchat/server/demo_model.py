@@ -7,6 +7,7 @@ slash commands that tests, benchmarks and demos rely on (see `respond`).
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
 from collections.abc import Sequence
@@ -108,11 +109,11 @@ _UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 def calculate(expression: str) -> int | float:
     """Evaluate arithmetic by walking its syntax tree: numbers and + - * / // % ** only."""
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError:
+        return _evaluate(ast.parse(expression.strip(), mode="eval").body)
+    except (SyntaxError, MemoryError):
         raise CalculatorError(NOT_ARITHMETIC) from None
-    try:
-        return _evaluate(tree.body)
+    except RecursionError:
+        raise CalculatorError("the expression is nested too deeply") from None
     except ZeroDivisionError:
         raise CalculatorError("division by zero") from None
     except OverflowError:
@@ -121,6 +122,7 @@ def calculate(expression: str) -> int | float:
 
 def _evaluate(node: ast.expr) -> int | float:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        _bits(node.value)
         return node.value
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_evaluate(node.operand))
@@ -136,10 +138,12 @@ def _evaluate(node: ast.expr) -> int | float:
 
 
 def _bits(value: int | float | complex) -> int:
-    """Rough size of a number, to refuse results that would take long to compute."""
+    """Size of a number, to refuse results that are infinite or would take long to compute."""
     if isinstance(value, complex):
         raise CalculatorError("the result is not a real number")
-    return int(abs(value)).bit_length() if abs(value) != float("inf") else MAX_RESULT_BITS + 1
+    if not math.isfinite(value):
+        raise OverflowError
+    return int(abs(value)).bit_length()
 
 
 def format_number(value: int | float) -> str:
