@@ -63,7 +63,28 @@ def test_a_given_session_id_is_sent(fault: FaultServer) -> None:
     assert fault.requests[0].json()["session_id"] == "s-42"
 
 
-def test_agents_has_no_non_streaming_endpoint() -> None:
-    chat = nbchat.Chat("http://127.0.0.1:1", dialect="agents", agent_id="ag_1")
-    with pytest.raises(nbchat.errors.ConfigurationError, match="only streams"):
+def test_send_message_is_the_non_streaming_twin(fault: FaultServer) -> None:
+    answer = (
+        b'{"response": "It is 42.", "session_id": "s-1",'
+        b' "usage": {"input_tokens": 3, "output_tokens": 3, "total_tokens": 6},'
+        b' "tool_calls": [{"name": "calculator", "args": {"expression": "6*7"}, "result": "42"}]}'
+    )
+    fault.script("/chat", Script(200, {"Content-Type": "application/json"}, [answer]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", session_id="s-1")
+    reply = chat.send("what is 6*7?", stream=False)
+
+    sent = fault.requests[0]
+    assert sent.path == "/chat"
+    assert sent.headers["Accept"] == "application/json"
+    assert sent.json() == {"agent_id": "ag_1", "message": "what is 6*7?", "session_id": "s-1"}
+    assert (reply.text, reply.status) == ("It is 42.", "complete")
+    assert reply.usage == nbchat.Usage(3, 3, 6)
+    assert [(c.name, c.result, c.done) for c in reply.tool_calls] == [("calculator", "42", True)]
+
+
+def test_a_send_message_answer_without_text_is_a_typed_error(fault: FaultServer) -> None:
+    fault.script("/chat", Script(200, {"Content-Type": "application/json"}, [b'{"oops": 1}']))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1")
+    with pytest.raises(nbchat.errors.NbchatError, match="no response text"):
         chat.send("hi", stream=False)
+    assert chat.history[-1].reply.status == "error"

@@ -8,9 +8,10 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..events import Done, Error, Event, Reply, TextDelta, ToolCall, ToolResult, Usage
-from .base import HttpRequest, Target, parse_json_object, text_field
+from .base import HttpRequest, MalformedPayload, Target, parse_json_object, text_field
 
 SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 class AgentsDialect:
@@ -34,10 +35,21 @@ class AgentsDialect:
         return HttpRequest("POST", "/chat/stream", body, SSE_HEADERS)
 
     def send_request(self, target: Target, text: str) -> HttpRequest:
-        raise ConfigurationError("the agents dialect only streams; use stream=True")
+        """ "Send Message": the same body on POST /chat, answered with one JSON object."""
+        return replace(self.stream_request(target, text), path="/chat", headers=JSON_HEADERS)
 
     def parse_reply(self, body: Any) -> Reply:
-        raise ConfigurationError("the agents dialect only streams; use stream=True")
+        if not isinstance(body, dict) or not isinstance(body.get("response"), str):
+            raise MalformedPayload("answer has no response text")
+        reply = Reply()
+        for call in body.get("tool_calls") or []:
+            if isinstance(call, dict):
+                name = str(call.get("name"))
+                reply.add(ToolCall(name, call.get("args")))
+                reply.add(ToolResult(name, call.get("result")))
+        reply.add(TextDelta(body["response"]))
+        reply.add(Done(usage=_usage(body.get("usage"))))
+        return reply
 
     def decode(self, data: str) -> list[Event]:
         payload = parse_json_object(data)
