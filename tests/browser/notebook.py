@@ -57,8 +57,8 @@ class Notebook:
     def output(self, index: int) -> Locator:
         return self.cell(index).locator(".jp-OutputArea-output")
 
-    def run_cell(self, index: int, code: str | None = None) -> Locator:
-        """Optionally replace the cell's source by typing, run it, wait until it has finished.
+    def run_cell(self, index: int, code: str) -> Locator:
+        """Replace the cell's source by typing, run it (Shift+Enter), wait until it has finished.
 
         Returns the cell's output area. ``insert_text`` types the code as one input event, like a
         paste, so the editor's auto-indent and bracket closing do not rewrite it.
@@ -66,9 +66,8 @@ class Notebook:
         cell = self.cell(index)
         editor = cell.locator(".cm-content")
         editor.click()
-        if code is not None:
-            self.page.keyboard.press("ControlOrMeta+a")
-            self.page.keyboard.insert_text(code)
+        self.page.keyboard.press("ControlOrMeta+a")
+        self.page.keyboard.insert_text(code)
         prompt = cell.locator(".jp-InputArea-prompt")
         before = prompt.inner_text()
         self.page.keyboard.press("Shift+Enter")
