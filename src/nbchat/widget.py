@@ -5,6 +5,9 @@ The widget listens to its Chat, so every turn shows, whoever sent it (the panel,
 keep working. Text reaches the views as batched custom messages; the finished turn is committed
 once to the synced `messages` trait, which is also what a saved notebook keeps.
 
+`turn` is the widget's short key for a turn ("t1", "t2"...), also the "turn" of its two entries
+in `messages`. Text still pending when a turn ends is not flushed: the commit carries it.
+
 Kernel → view custom messages; all but "sync" carry the next `seq` (per widget, from 1):
   turn_start {turn, user, text, tool_calls}   a turn began (text so far if it began elsewhere)
   delta      {turn, text, tools?}             new text, changed tool calls [{index, ...}]; < 30/s
