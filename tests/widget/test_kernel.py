@@ -93,3 +93,26 @@ def test_stop_from_the_view_in_a_kernel(kernel: Kernel, server: ServerHandle) ->
     result = session.eval(f"w.comm.handle_msg({stop!r})\nr = w.wait(10)", "(r.status, len(r.text))")
     assert result[0] == "stopped" and 0 < result[1] < 30000
     assert session.eval("", "(w.status, w.messages[-1]['status'])") == ("idle", "stopped")
+
+
+def test_widget_shows_what_chat_magic_sent(kernel: Kernel, server: ServerHandle) -> None:
+    session = Session(kernel)
+    session.eval(
+        "%load_ext nbchat\n"
+        f"%chat_connect {server.url} --model demo --user-id user-1\n"
+        "import nbchat\n"
+        "w = nbchat.ChatWidget()  # attaches to the magics' current conversation"
+    )
+    session.eval("%%chat\n/echo sent by the magic")
+    assert session.eval("", "[(m['role'], m['text']) for m in w.messages]") == [
+        ("user", "/echo sent by the magic"),
+        ("assistant", "sent by the magic"),
+    ]
+    customs = [
+        m["content"]["data"]["content"]
+        for m in session.drain()
+        if m["msg_type"] == "comm_msg" and m["content"]["data"].get("method") == "custom"
+    ]
+    assert customs[0]["type"] == "turn_start"
+    end = {"type": "turn_end", "turn": "t1", "status": "complete", "seq": len(customs)}
+    assert customs[-1] == end
