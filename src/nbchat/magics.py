@@ -431,12 +431,12 @@ class LiveView:
         self._body = ""  # what the live output shows now
         self._sent = 0
         self._started: float | None = None
-        self._last = float("-inf")
+        self._last = 0.0
 
     def update(self, reply: Reply) -> None:
         now = time.monotonic()
-        if self._started is None:
-            self._started = now
+        if self._started is None:  # a reply done within one interval shows only its final form
+            self._started = self._last = now
         if now - self._last < UPDATE_INTERVAL:
             return
         size = len(reply.text)
