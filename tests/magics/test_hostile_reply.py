@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from .conftest import Kernel, markdown_of
+from collections.abc import Iterator
+
+import pytest
+
+from nbchat.server import ServerHandle, start_server
+
+from .conftest import Kernel, connect_line, markdown_of
 from .renderers import html_problems, render_markdown_it, render_marked
 
 
-def test_xss_reply_output_is_inert(kernel: Kernel) -> None:
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[ServerHandle]:
+    """Deltas 5 ms apart, so the hostile reply is also seen half-way, in live updates."""
+    with start_server(delay=0.005) as handle:
+        yield handle
+
+
+def test_xss_reply_output_is_inert(kernel: Kernel, slow_server: ServerHandle) -> None:
+    kernel.ok(connect_line(slow_server))
     execution = kernel.ok("%%chat -o hostile\n/xss")
     markdown = markdown_of(execution)
     assert "<script" in kernel.eval("hostile.text")  # the model did send it...
