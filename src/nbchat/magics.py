@@ -489,10 +489,13 @@ def _display_reply(shell: InteractiveShell, reply: Reply) -> None:
 
 
 def _start_demo() -> str:
-    """Start the reference server in this kernel once; later calls reuse it."""
+    """The demo server's URL: the one `nbchat demo` runs (NBCHAT_DEMO_URL), else a reference
+    server started in this kernel once and reused."""
     global _demo
     from .server import start_server
 
+    if os.environ.get("NBCHAT_DEMO_URL"):
+        return os.environ["NBCHAT_DEMO_URL"]
     with _lock:
         if _demo is None or not _demo.running:
             _demo = start_server(port=0)

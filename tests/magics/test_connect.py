@@ -142,6 +142,8 @@ def test_without_any_configuration_the_error_says_what_to_do() -> None:
 
 def test_demo_starts_a_server_in_the_kernel(module_kernel: Kernel) -> None:
     assert module_kernel.ok("%chat_connect --demo").outputs == []
+    threads = module_kernel.eval("[t.name for t in __import__('threading').enumerate()]")
+    assert "nbchat-server" in threads
     assert module_kernel.current("base_url").startswith("http://127.0.0.1:")
     assert "`2+2` = **4**." in markdown_of(module_kernel.ok("%%chat\ncalculate 2+2"))
     # Connecting again reuses the same server, here with the agents dialect.
@@ -150,3 +152,15 @@ def test_demo_starts_a_server_in_the_kernel(module_kernel: Kernel) -> None:
     assert markdown_of(module_kernel.ok("%%chat\n/echo via agents")) == "via agents"
     refused = module_kernel.run("%chat_connect http://127.0.0.1:9 --demo")
     assert refused.reply["ename"] == "UsageError"
+
+
+def test_demo_uses_the_server_nbchat_demo_runs(server: ServerHandle) -> None:
+    kernel = Kernel(env={"NBCHAT_DEMO_URL": server.url})
+    try:
+        kernel.ok("%load_ext nbchat\n%chat_connect --demo")
+        assert kernel.current("base_url") == server.url
+        threads = kernel.eval("[t.name for t in __import__('threading').enumerate()]")
+        assert "nbchat-server" not in threads  # no server of its own in the kernel
+        assert markdown_of(kernel.ok("%%chat\n/echo shared server")) == "shared server"
+    finally:
+        kernel.shutdown()
