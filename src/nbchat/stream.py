@@ -74,6 +74,8 @@ class EventDecoder:
         self.finished = True
         if isinstance(exc, Silence):
             return Error("timeout", str(exc))
+        if isinstance(exc, httpx.TimeoutException):
+            return Error("timeout", f"no data within the timeout ({type(exc).__name__})")
         if isinstance(exc, httpx_sse.SSEError):
             return Error("malformed", str(exc))
         if isinstance(exc, httpx.TransportError):

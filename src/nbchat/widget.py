@@ -142,6 +142,9 @@ class ChatWidget(anywidget.AnyWidget):
         else:
             self._callbacks.append(callback)
 
+    def __repr__(self) -> str:
+        return f"ChatWidget({self._chat!r}, turns={len(self.messages) // 2})"
+
     def close(self) -> None:
         if not hasattr(self, "_flusher"):  # __init__ failed before the widget was set up
             return super().close()
