@@ -313,6 +313,9 @@ class AgentsFormat:
 
 # --- streaming ------------------------------------------------------------------------------
 
+#: A tool's result comes this many steps' delays after its call.
+TOOL_PAUSE_STEPS = 10
+
 
 def _sse(
     request: Request,
@@ -354,7 +357,9 @@ async def _events(
             if isinstance(step, Text):
                 parts.append(step.text)
                 stats.deltas += 1
-            for payload in fmt.step(step):
+            for index, payload in enumerate(fmt.step(step)):
+                if index:  # a tool takes a moment: its card shows pending until the result
+                    await asyncio.sleep(delay * TOOL_PAUSE_STEPS)
                 yield event(payload)
         if plan.failure is None:
             for payload in fmt.closing():
