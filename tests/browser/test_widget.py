@@ -58,6 +58,11 @@ def luminance(css_colour: str) -> float:
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
 
+def stream_text(count: int, size: int) -> str:
+    """The reply of the demo model's `/stream COUNT SIZE`: runs of a, b, c, ..."""
+    return "".join("abcdefghijklmnopqrstuvwxyz"[i % 26] * size for i in range(count))
+
+
 def test_send_streams_growing_text(notebook: Notebook, server: ServerHandle) -> None:
     panel = ChatPanel.create(notebook, server.url, **CHATS)
     reply = panel.send("/stream 300 20 20")  # 300 deltas of 20 characters, 20 ms apart
@@ -72,9 +77,7 @@ def test_send_streams_growing_text(notebook: Notebook, server: ServerHandle) -> 
     assert 0 < first < second < third < 6000
 
     panel.wait_finished(reply)
-    assert panel.text(reply).strip() == "".join(
-        "abcdefghijklmnopqrstuvwxyz"[i % 26] * 20 for i in range(300)
-    )
+    assert panel.text(reply).strip() == stream_text(300, 20)
     expect(reply.locator('[data-testid="streaming"]')).to_have_count(0)
     expect(panel.stop_button).to_be_hidden()
     expect(panel.send_button).to_be_enabled()
@@ -252,17 +255,22 @@ def test_other_cells_run_while_streaming(notebook: Notebook, server: ServerHandl
 def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerHandle) -> None:
     """Reloading the page mid-reply: the new view shows the text so far and keeps streaming."""
     panel = ChatPanel.create(notebook, server.url, **CHATS)
-    panel.send("/stream 300 20 40")  # 12 s: outlasts a page reload
+    panel.send("/stream 1000 20 30")  # 30 s unless stopped: outlasts a page reload
     panel.wait_grown(500)
     notebook.save()
     notebook.reload()  # the kernel keeps running; the widget reconnects to it
 
     reopened = ChatPanel(notebook.output(0).locator('[data-testid="nbchat"]'))
+    reply = reopened.replies.first
     expect(reopened.replies).to_have_count(1)
-    caught_up = reopened.wait_grown(500)  # already has the earlier text, still streaming
-    reopened.wait_grown(caught_up)
-    reopened.wait_finished(reopened.replies.first)
-    assert len(reopened.text(reopened.replies.first).strip()) == 6000
+    expect(reply).to_have_attribute("data-status", "streaming")
+    caught_up = reopened.wait_grown(500)  # already has the earlier text
+    reopened.wait_grown(caught_up)  # and keeps growing
+    reopened.stop_button.click()
+    reopened.wait_finished(reply, "stopped")
+    text = reopened.text(reply).strip()
+    assert len(text) > caught_up
+    assert text == stream_text(1000, 20)[: len(text)], "deltas lost or repeated in the catch-up"
 
 
 def test_two_widgets_stream_at_once(notebook: Notebook, server: ServerHandle) -> None:
