@@ -244,12 +244,13 @@ def test_error_keeps_partial_text_and_retries(notebook: Notebook, server: Server
 
 def test_other_cells_run_while_streaming(notebook: Notebook, server: ServerHandle) -> None:
     panel = ChatPanel.create(notebook, server.url, **CHATS)
-    reply = panel.send("/stream 300 20 20")
+    reply = panel.send("/stream 1000 20 30")  # 30 s unless stopped
     panel.wait_grown(0)
     output = notebook.run_cell(1, "6 * 7")
     expect(output).to_contain_text("42")
     expect(reply).to_have_attribute("data-status", "streaming")  # still going meanwhile
-    panel.wait_finished(reply)
+    panel.stop_button.click()
+    panel.wait_finished(reply, "stopped")
 
 
 def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerHandle) -> None:
@@ -276,15 +277,15 @@ def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerH
 def test_two_widgets_stream_at_once(notebook: Notebook, server: ServerHandle) -> None:
     first = ChatPanel.create(notebook, server.url, **CHATS)
     second = ChatPanel.create(notebook, server.url, cell=1, **CHATS)
-    reply_one = first.send("/stream 300 20 20")
-    reply_two = second.send("/stream 300 20 20")
+    reply_one = first.send("/stream 500 20 20")  # 10 s each
+    reply_two = second.send("/stream 500 20 20")
     # Both are streaming at the same moment, and both grow.
     first.wait_grown(first.wait_grown(0))
     second.wait_grown(second.wait_grown(0))
     expect(reply_one).to_have_attribute("data-status", "streaming")
     first.wait_finished(reply_one)
     second.wait_finished(reply_two)
-    assert len(first.text(reply_one).strip()) == len(second.text(reply_two).strip()) == 6000
+    assert first.text(reply_one).strip() == second.text(reply_two).strip() == stream_text(500, 20)
 
 
 def test_screen_reader_names_and_keyboard_stop(
