@@ -48,7 +48,14 @@ let view: ChatView;
 const $ = (selector: string) => view.root.querySelector<HTMLElement>(selector);
 const $$ = (selector: string) => Array.from(view.root.querySelectorAll<HTMLElement>(selector));
 const lastSent = () => model.sent[model.sent.length - 1];
-const frame = () => new Promise((resolve) => setTimeout(resolve, 40));
+/** Wait until `ready()` holds: renders are paced (and spaced out after slow ones), not immediate.
+ * Gives up after two seconds and lets the assertion that follows report what is wrong. */
+async function until(ready: () => boolean, timeoutMs = 2000): Promise<void> {
+  const started = Date.now();
+  while (!ready() && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 beforeEach(() => {
   model = new FakeModel();
@@ -90,7 +97,7 @@ describe("ChatView", () => {
     model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "Tell me", text: "", tool_calls: [] });
     model.kernel({ type: "delta", seq: 2, turn: "t1", text: "Hello" });
     model.kernel({ type: "delta", seq: 3, turn: "t1", text: " world" });
-    await frame();
+    await until(() => $('[data-testid="message-assistant"]')?.dataset.status === "streaming");
     const live = $('[data-testid="message-assistant"]')!;
     expect(live.dataset.status).toBe("streaming");
     expect(live.getAttribute("aria-busy")).toBe("true");
@@ -100,7 +107,7 @@ describe("ChatView", () => {
     model.set("messages", [message("t1", "user", "Tell me"), message("t1", "assistant", "Hello world!")]);
     model.kernel({ type: "turn_end", seq: 4, turn: "t1", status: "complete" });
     model.set("status", "idle");
-    await frame();
+    await until(() => $$('[data-testid="message-assistant"]').length === 1);
     expect($$('[data-testid="message-assistant"]')).toHaveLength(1);
     expect($$('[data-testid="message-user"]')).toHaveLength(1);
     expect($('[data-testid="streaming"]')).toBeNull();
@@ -111,7 +118,7 @@ describe("ChatView", () => {
   it("catches up from a sync reply and resyncs on a gap", async () => {
     model.kernel({ type: "sync", seq: 7, live: [{ turn: "t3", user: "q", text: "so far", tool_calls: [] }] });
     model.kernel({ type: "delta", seq: 8, turn: "t3", text: ", more" });
-    await frame();
+    await until(() => !!$('[data-testid="message-assistant"]')?.textContent?.includes("so far, more"));
     expect($('[data-testid="message-assistant"]')?.textContent).toContain("so far, more");
     model.kernel({ type: "delta", seq: 10, turn: "t3", text: "lost" });
     expect(lastSent()).toEqual({ type: "sync" });
@@ -122,14 +129,14 @@ describe("ChatView", () => {
     model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "calc", text: "", tool_calls: [] });
     const call = { name: "calculator", args: { expression: "2+3*4" }, id: null, result: null, done: false };
     model.kernel({ type: "delta", seq: 2, turn: "t1", text: "", tools: [{ index: 0, ...call }] });
-    await frame();
+    await until(() => $('[data-testid="tool-card"]') !== null);
     let card = $('[data-testid="tool-card"]')!;
     expect(card.dataset.state).toBe("pending");
     expect(card.textContent).toContain("calculator");
     expect(card.querySelector(".nbchat-tool-args")?.textContent).toBe('{\n  "expression": "2+3*4"\n}');
 
     model.kernel({ type: "delta", seq: 3, turn: "t1", text: "", tools: [{ index: 0, ...call, result: "x".repeat(5000), done: true }] });
-    await frame();
+    await until(() => $('[data-testid="tool-card"]')?.dataset.state === "done");
     card = $('[data-testid="tool-card"]')!;
     expect(card.dataset.state).toBe("done");
     const result = card.querySelector("details pre")!;
@@ -208,7 +215,7 @@ describe("ChatView", () => {
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
     model.set("messages", [message("t1", "assistant", "```python\nprint('hi')\n```")]);
     ($('button[aria-label="Copy code"]') as HTMLButtonElement).click();
-    await frame();
+    await until(() => $('button[aria-label="Copy code"]')?.textContent === "Copied");
     expect(writeText).toHaveBeenCalledWith("print('hi')");
     expect($('button[aria-label="Copy code"]')?.textContent).toBe("Copied");
   });
