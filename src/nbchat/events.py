@@ -72,11 +72,6 @@ class Error:
 Event = Start | TextDelta | ToolCall | ToolResult | Done | Error
 
 
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict of an event, `type` included (for widgets, logs and tests)."""
-    return {"type": event.type, **dataclasses.asdict(event)}
-
-
 @dataclass
 class ToolCallRecord:
     """A tool call paired with its result once the result arrives."""
