@@ -234,6 +234,10 @@ class Chat:
             self._notify("event", turn, turn.reply.error)
             self._notify("turn_end", turn, None)
             raise
+        except BaseException:  # KeyboardInterrupt: the turn ends stopped, as a stream's would
+            turn.reply.stop()
+            self._notify("turn_end", turn, None)
+            raise
         for event in reply.events:
             turn.reply.add(event)
             self._notify("event", turn, event)

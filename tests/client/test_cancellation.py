@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 
 import pytest
@@ -86,3 +87,16 @@ def test_listeners_hear_one_turn_end_when_stopped(fault: FaultServer) -> None:
     assert kinds[0] == "turn_start"
     assert kinds.count("turn_end") == 1
     assert kinds[-1] == "turn_end"
+
+
+def test_interrupting_a_non_streaming_send_ends_the_turn_stopped(fault: FaultServer) -> None:
+    fault.script("/chat", Script(200, {"Content-Type": "application/json"}, [Pause(5), b"{}"]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", timeout=10)
+    kinds: list[str] = []
+    chat.subscribe(lambda kind, turn, event: kinds.append(kind))
+    timer = threading.Timer(0.3, lambda: signal.raise_signal(signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        chat.send("hi", stream=False)
+    assert chat.history[-1].reply.status == "stopped"
+    assert kinds == ["turn_start", "turn_end"]
