@@ -8,19 +8,23 @@ import type { KernelMessage, LiveTurn } from "./types";
 
 export type Outcome = "changed" | "ignored" | "resync";
 
+export const SYNC_RETRY_MS = 1000;
+
 export class LiveTurns {
   readonly turns = new Map<string, LiveTurn>();
   private seq = -1; // last applied seq; -1 until the first sync reply
-  private waiting = false; // a sync request is out
+  private requestedAt = -Infinity; // when the pending sync request went out
 
   get synced(): boolean {
     return this.seq >= 0;
   }
 
-  /** Call before sending a sync request, so requests are not repeated while one is pending. */
-  requestSync(): boolean {
-    if (this.waiting) return false;
-    this.waiting = true;
+  /** Call before sending a sync request, so requests are not repeated while one is pending.
+   * A request unanswered for SYNC_RETRY_MS may go again: the first one can be lost while a
+   * reloaded page is still connecting to the kernel. */
+  requestSync(now: number = Date.now()): boolean {
+    if (now - this.requestedAt < SYNC_RETRY_MS) return false;
+    this.requestedAt = now;
     return true;
   }
 
@@ -28,7 +32,7 @@ export class LiveTurns {
     if (msg.type === "sync") {
       if (msg.seq < this.seq) return "ignored";
       this.seq = msg.seq;
-      this.waiting = false;
+      this.requestedAt = -Infinity;
       this.turns.clear();
       for (const turn of msg.live) this.turns.set(turn.turn, structuredCopy(turn));
       return "changed";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LiveTurns } from "../src/live";
+import { LiveTurns, SYNC_RETRY_MS } from "../src/live";
 
 const start = (seq: number, turn = "t1") => ({ type: "turn_start" as const, seq, turn, user: "hi", text: "", tool_calls: [] });
 const delta = (seq: number, text: string, turn = "t1") => ({ type: "delta" as const, seq, turn, text, tools: [] });
@@ -13,6 +13,13 @@ describe("LiveTurns", () => {
     expect(live.apply({ type: "sync", seq: 1, live: [{ turn: "t1", user: "hi", text: "ab", tool_calls: [] }] })).toBe("changed");
     expect(live.apply(delta(2, "cd"))).toBe("changed");
     expect(live.turns.get("t1")?.text).toBe("abcd");
+  });
+
+  it("asks again when a sync request goes unanswered", () => {
+    const live = new LiveTurns();
+    expect(live.requestSync(1000)).toBe(true);
+    expect(live.requestSync(1000 + SYNC_RETRY_MS - 1)).toBe(false);
+    expect(live.requestSync(1000 + SYNC_RETRY_MS)).toBe(true);
   });
 
   it("drops messages the sync already covered", () => {
