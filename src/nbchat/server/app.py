@@ -338,8 +338,10 @@ async def _events(
 ) -> AsyncIterator[dict[str, str]]:
     """SSE events for a plan, paced by `delay`.
 
-    When the client goes away, sse-starlette cancels this generator at its next pause, so
-    generation stops there; the partial text is still recorded as the reply.
+    The reply is recorded before the closing event goes out, so a client that sends its next
+    message as soon as it reads `end`/`done` finds this turn remembered. When the client goes
+    away, sse-starlette cancels this generator at its next pause, so generation stops there;
+    the partial text is still recorded as the reply.
     """
     stats = store.stats
     stats.open()
@@ -361,13 +363,13 @@ async def _events(
                 if index:  # a tool takes a moment: its card shows pending until the result
                     await asyncio.sleep(delay * TOOL_PAUSE_STEPS)
                 yield event(payload)
+        done = True
+        stats.completed += 1
+        finish("".join(parts))
         if plan.failure is None:
             for payload in fmt.closing():
                 yield event(payload)
-        done = True
     finally:
-        if done:
-            stats.completed += 1
-        else:
+        if not done:
             stats.cancelled += 1
-        finish("".join(parts))
+            finish("".join(parts))
