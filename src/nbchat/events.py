@@ -50,8 +50,17 @@ class ToolResult:
 
 @dataclass(slots=True)
 class Done:
+    """The reply completed.
+
+    message_id:    the server's id for the assistant message, when it gives one.
+    usage:         token counts, when the server reports them.
+    finish_reason: why the model stopped, in the backend's words (OpenAI's "stop", "length",
+                   "tool_calls", "content_filter"); None when the format does not say.
+    """
+
     message_id: str | None = None
     usage: Usage | None = None
+    finish_reason: str | None = None
     type: ClassVar[str] = "done"
 
 
@@ -94,6 +103,7 @@ class Reply:
     message_id: str | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     usage: Usage | None = None
+    finish_reason: str | None = None
     events: list[Event] = field(default_factory=list)
     status: Status = "streaming"
     error: Error | None = None
@@ -125,6 +135,7 @@ class Reply:
         elif isinstance(event, Done):
             self.message_id = event.message_id or self.message_id
             self.usage = event.usage
+            self.finish_reason = event.finish_reason
             self.status = "complete"
         elif isinstance(event, Error):
             self.error = event
