@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from .errors import StreamError
+
 Status = Literal["streaming", "complete", "error", "incomplete", "stopped"]
 
 
@@ -150,6 +152,16 @@ class Reply:
                 call.result, call.done = event.result, True
                 return
         self.tool_calls.append(ToolCallRecord(event.name, None, event.id, event.result, True))
+
+    def raise_for_status(self) -> Reply:
+        """This reply if it completed; else StreamError (with this reply as `.reply`).
+
+        The one place nbchat raises StreamError: `send()`, `asend()` and the magics call it.
+        """
+        if self.status == "complete":
+            return self
+        detail = self.error.message if self.error else self.status
+        raise StreamError(f"the reply did not complete ({self.status}): {detail}", self)
 
     def stop(self) -> None:
         """Mark a reply the user cut short; a finished reply stays as it was."""
