@@ -49,6 +49,12 @@ class HttpRequest:
     json: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def post(cls, path: str, body: dict[str, Any], *, stream: bool) -> HttpRequest:
+        """A JSON POST answered with an SSE stream (`stream`) or with one JSON object."""
+        accept = "text/event-stream" if stream else "application/json"
+        return cls("POST", path, body, {"Accept": accept, "Content-Type": "application/json"})
+
 
 class MalformedPayload(NbchatError, ValueError):
     """A payload the dialect cannot read: a stream ends with `Error("malformed")`."""
