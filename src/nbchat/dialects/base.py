@@ -11,7 +11,8 @@ The shapes, in one place:
                   method; required fields are checked before `prepare`, so they are set there.
     history       `Sequence[Turn]`: the conversation so far, oldest first, ending with the turn
                   being sent (its `user` text; its reply still empty). Earlier turns carry
-                  their final `reply` (any status: a stopped or failed reply is there too, for
+                  their `reply` (final, unless another thread still streams it: check
+                  `reply.finished`; any status, so a stopped or failed reply is there too, for
                   the dialect to keep or skip), with `reply.text` and `reply.tool_calls`
                   (`ToolCallRecord`: name, args, id, result, done).
     HttpRequest   method, a path relative to the base URL, a JSON body, headers.
