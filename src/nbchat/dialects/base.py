@@ -64,7 +64,13 @@ class MalformedPayload(NbchatError, ValueError):
 class Decoder(ABC):
     """Decodes one stream; `Dialect.decoder()` makes a fresh one per stream, so a decoder may
     keep state (e.g. to merge streamed tool-call fragments, or to remember a finish reason
-    until the stream's closing sentinel)."""
+    until the stream's closing sentinel).
+
+    E.g. OpenAI-style chunks: collect `delta.tool_calls` fragments by index and remember
+    `finish_reason` and `usage` as they pass (returning [] or TextDeltas), then answer
+    `data: [DONE]` with the merged `ToolCall`s and `Done(finish_reason=..., usage=...)`; `end()`
+    can return the same for a server that closes without the sentinel.
+    """
 
     @abstractmethod
     def decode(self, data: str, event: str) -> list[Event]:
