@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
@@ -244,6 +246,29 @@ class Chat:
         turn.reply.created_at, turn.reply.user_message_id = reply.created_at, reply.user_message_id
         self._notify("turn_end", turn, None)
         return turn.reply
+
+    # -- copies -------------------------------------------------------------------------
+
+    def fork(self) -> Chat:
+        """A new, empty conversation with the same backend, settings and credentials."""
+        twin = copy.copy(self)
+        twin.history = []
+        twin._target = replace(self._target, chat_id=None, session_id=None)
+        return twin
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles (e.g. sent to Dask workers) keep settings and credentials, not
+        the open connection or the listeners."""
+        state = self.__dict__.copy()
+        for name in ("_client", "_lock", "_listeners"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._client = None
+        self._lock = threading.RLock()
+        self._listeners = ()
 
 
 def _complete(reply: Reply) -> Reply:
