@@ -9,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors, events
+from .batching import BatchResults, abatch, batch
 from .chat import Chat, EventStream, Turn
 from .errors import NbchatError, StreamError
 from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, Usage
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 logging.getLogger("nbchat").addHandler(logging.NullHandler())
 
 __all__ = [
+    "BatchResults",
     "Chat",
     "ChatWidget",
     "Done",
@@ -38,6 +40,8 @@ __all__ = [
     "ToolResult",
     "Turn",
     "Usage",
+    "abatch",
+    "batch",
     "errors",
     "events",
     "load_ipython_extension",
