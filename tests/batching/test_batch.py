@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import nbchat
-from nbchat.errors import BatchError, CheckpointError
+from nbchat.errors import BatchError, CheckpointError, ConfigurationError
 from nbchat.events import Usage
 from nbchat.server import ServerHandle, start_server
 
@@ -228,3 +228,30 @@ def test_background_batch_reports_progress_while_it_runs(slow_server: ServerHand
     progress = results.progress
     assert (progress.done, progress.pending, progress.eta) == (12, 0, 0.0)
     assert progress.rate > 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"concurrency": 0}, "concurrency must be a positive integer"),
+        ({"on_error": "skip"}, 'on_error must be "continue" or "stop"'),
+        ({"rpm": -1}, "rpm must be positive"),
+        ({"max_attempts": 0}, "max_attempts must be at least 1"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_is_sent(
+    server: ServerHandle, options: dict[str, object], message: str
+) -> None:
+    started = server.store.stats.started
+    with pytest.raises(ConfigurationError, match=message):
+        nbchat.batch(agent(server.url), "/echo {text}", ["a"], progress=False, **options)  # type: ignore[arg-type]
+    assert server.store.stats.started == started
+
+
+def test_rpm_caps_the_rows_sent_per_minute(server: ServerHandle) -> None:
+    began = time.monotonic()
+    results = nbchat.batch(
+        agent(server.url), "/echo {text}", list("abcde"), concurrency=5, rpm=240, progress=False
+    )
+    assert results.state == "done"
+    assert time.monotonic() - began >= 4 * 60 / 240  # five starts, a quarter second apart

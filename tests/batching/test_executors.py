@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import distributed
 import pytest
 
 import nbchat
@@ -15,8 +16,6 @@ from nbchat.errors import BatchError
 from nbchat.server import ServerHandle
 
 from .conftest import agent, checkpoint_lines
-
-distributed = pytest.importorskip("distributed")  # the test extra installs it
 
 
 @pytest.fixture(scope="module")

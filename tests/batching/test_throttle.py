@@ -6,8 +6,6 @@ import asyncio
 import itertools
 import time
 
-import pytest
-
 from nbchat.batching.throttle import BACKOFF_START, Throttle
 
 
@@ -54,8 +52,3 @@ def test_429s_from_one_burst_count_as_one_strike() -> None:
     for _ in range(8):  # eight rows sent together, all refused
         throttle.rate_limited(1.0, sent_at=sent)
     assert throttle.strikes == 1
-
-
-def test_rpm_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="rpm"):
-        Throttle(rpm=0)

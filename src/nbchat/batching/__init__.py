@@ -36,8 +36,8 @@ def batch(
 
     - `rows`: a pandas DataFrame (columns are the template's fields), a list of dicts, or a
       list of strings (each is `{text}`). Fields follow `%%chat`'s rules; `{{`/`}}` are braces.
-    - `concurrency`: requests in flight (per worker with an executor); `rpm`: a cap on
-      requests per minute for the whole batch.
+    - `concurrency`: rows in flight (per worker with an executor); `rpm`: a cap on rows sent
+      per minute for the whole batch (each row is one message; 429 retries count too).
     - `checkpoint`: a JSONL file; finished rows are appended as they finish, and a re-run
       with the same file skips the rows that succeeded (failed ones are tried again).
     - `on_error`: "continue" records a failed row and goes on; "stop" ends the batch at the
@@ -55,7 +55,8 @@ def batch(
     finished, with `state == "stopped"`. Bad templates raise TemplateError before anything
     is sent; a checkpoint from other inputs raises CheckpointError.
     """
-    results = _prepare(chat, template, rows, locals())
+    settings = LoopSettings(concurrency, rpm, on_error, max_attempts)
+    results = _prepare(chat, template, rows, settings, checkpoint, executor, progress)
     results._start_thread()
     if background:
         return results
@@ -85,24 +86,23 @@ async def abatch(
     Cancelling the awaiting task stops the batch at once (finished rows stay in the
     checkpoint) and propagates the cancellation.
     """
-    results = _prepare(chat, template, rows, locals())
+    settings = LoopSettings(concurrency, rpm, on_error, max_attempts)
+    results = _prepare(chat, template, rows, settings, checkpoint, executor, progress)
     await results._run()
     results.wait()
     return results
 
 
-def _prepare(chat: Chat, template: str, rows: Any, options: dict[str, Any]) -> BatchResults:
-    settings = LoopSettings(
-        concurrency=options["concurrency"],
-        rpm=options["rpm"],
-        on_error=options["on_error"],
-        max_attempts=options["max_attempts"],
-    )
+def _prepare(
+    chat: Chat,
+    template: str,
+    rows: Any,
+    settings: LoopSettings,
+    checkpoint: str | os.PathLike[str] | None,
+    executor: Executor | Any,
+    progress: bool,
+) -> BatchResults:
+    prompts = render_prompts(template, rows)
     return BatchResults(
-        chat,
-        render_prompts(template, rows),
-        settings,
-        checkpoint=options["checkpoint"],
-        executor=options["executor"],
-        progress=options["progress"],
+        chat, prompts, settings, checkpoint=checkpoint, executor=executor, progress=progress
     )

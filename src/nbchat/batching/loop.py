@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..chat import Chat
-from ..errors import NbchatError, RateLimitError, StreamError
+from ..errors import ConfigurationError, NbchatError, RateLimitError, StreamError
 from .rows import RowResult
 from .throttle import Throttle
 
@@ -36,11 +36,13 @@ class LoopSettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.concurrency, int) or self.concurrency < 1:
-            raise ValueError("concurrency must be a positive integer (requests in flight)")
+            raise ConfigurationError("concurrency must be a positive integer (rows in flight)")
+        if self.rpm is not None and self.rpm <= 0:
+            raise ConfigurationError("rpm must be positive (rows per minute), or None for no cap")
         if self.on_error not in ("continue", "stop"):
-            raise ValueError('on_error must be "continue" or "stop"')
+            raise ConfigurationError('on_error must be "continue" or "stop"')
         if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise ConfigurationError("max_attempts must be at least 1")
 
     def share(self, parts: int) -> LoopSettings:
         """The settings of one of `parts` loops running at once: the rpm cap is split."""

@@ -23,8 +23,6 @@ class Throttle:
     """`await throttle.wait()` before each request; report 429s and successes after."""
 
     def __init__(self, rpm: float | None, clock: Callable[[], float] = time.monotonic) -> None:
-        if rpm is not None and rpm <= 0:
-            raise ValueError("rpm must be positive (requests per minute), or None for no cap")
         self._interval = 60.0 / rpm if rpm else 0.0
         self._clock = clock
         self._next_slot = 0.0
