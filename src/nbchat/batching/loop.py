@@ -7,6 +7,7 @@ The loop knows nothing of checkpoints or progress: it hands every finished row t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
@@ -59,27 +60,27 @@ async def run_rows(
     never reported.
     """
     throttle = Throttle(settings.rpm)
-    rows = iter(work)
-    failed = asyncio.Event()
+    rows = iter(work)  # shared: each sender takes the next row
 
     async def sender() -> None:
         for index, prompt in rows:
             row = await run_row(chat, index, prompt, throttle, settings.max_attempts)
             on_row(row)
             if row.status == "error" and settings.on_error == "stop":
-                failed.set()
-                return
+                raise _StopOnError
 
-    senders = asyncio.gather(*(sender() for _ in range(settings.concurrency)))
-    stop = asyncio.ensure_future(failed.wait())
+    senders = [asyncio.ensure_future(sender()) for _ in range(settings.concurrency)]
     try:
-        await asyncio.wait([senders, stop], return_when=asyncio.FIRST_COMPLETED)
-        if senders.done():
-            senders.result()  # a sender's unexpected error surfaces here
+        with contextlib.suppress(_StopOnError):
+            await asyncio.gather(*senders)
     finally:
-        senders.cancel()
-        stop.cancel()
-        await asyncio.gather(senders, stop, return_exceptions=True)
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+
+
+class _StopOnError(Exception):
+    """A row failed with on_error="stop": the loop ends."""
 
 
 async def run_row(

@@ -172,7 +172,7 @@ class BatchResults:
         return [
             (index, prompt)
             for index, prompt in enumerate(self._prompts)
-            if (row := self._rows[index]) is None or row.status != "ok"
+            if (done := self._rows[index]) is None or done.status != "ok"
         ]
 
     def _set(self, row: RowResult) -> None:
