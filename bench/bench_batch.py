@@ -85,6 +85,7 @@ def main() -> None:
                 "warm = nbchat.batch(chat, 'hello {n}', rows[:20], progress=False)",
             )
             before = kernel.memory_info().rss
+            cpu_before = sum(kernel.cpu_times()[:2])
             began = time.perf_counter()
             messages = run(
                 kc,
@@ -92,6 +93,7 @@ def main() -> None:
             )
             took = time.perf_counter() - began
             after = kernel.memory_info().rss
+            cpu = sum(kernel.cpu_times()[:2]) - cpu_before
             run(kc, "assert results.state == 'done' and results.progress.failed == 0, results")
         finally:
             kc.stop_channels()
@@ -107,6 +109,9 @@ def main() -> None:
     print(f"  ideal (concurrency/latency)  {ideal:>10.1f} rows/s")
     print(f"  measured                     {rate:>10.1f} rows/s  ({rate / ideal:.0%} of ideal)")
     print(f"  cell time                    {took:>10.1f} s")
+    print(f"  kernel CPU per row           {cpu / args.rows * 1000:>10.2f} ms")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  machine load average         {load:>10}  ({os.cpu_count()} cores)")
     grown = (after - before) / 2**20
     per_row = (after - before) / args.rows
     print(f"  kernel memory growth         {grown:>10.1f} MiB  ({per_row:,.0f} B/row, rows kept)")
