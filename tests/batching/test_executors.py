@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -110,3 +111,30 @@ def test_dask_batch_resumes_from_the_checkpoint_and_stops_on_error(
     assert Counter(line["index"] for line in checkpoint_lines(path) if line["status"] == "ok") == (
         Counter(i for i in range(40) if i != 2)
     )
+
+
+def test_stopping_a_dask_batch_returns_at_once_with_whole_shards_kept(
+    slow_server: ServerHandle, dask_client: distributed.Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.jsonl"
+    prompts = [f"/echo a b c {i}" for i in range(200)]
+    results = nbchat.batch(
+        agent(slow_server.url),
+        "{text}",
+        prompts,
+        concurrency=2,
+        executor=dask_client,
+        checkpoint=path,
+        progress=False,
+        background=True,
+    )
+    while results.progress.done < 8:
+        assert results.wait(timeout=0.02) is False, "the batch ended before it was stopped"
+    began = time.monotonic()
+    results.stop()
+    assert results.wait(timeout=10)
+    assert time.monotonic() - began < 2
+    assert results.state == "stopped"
+    kept = [line["index"] for line in checkpoint_lines(path)]
+    assert sorted(kept) == [r.index for r in results.rows if r.status == "ok"]
+    assert len(kept) % (SHARD_ROWS_PER_SENDER * 2) == 0 and len(kept) < 200  # whole shards

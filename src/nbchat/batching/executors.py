@@ -77,8 +77,12 @@ async def run_on_executor(
             if stop:
                 return
     finally:
-        for future in futures:
-            future.cancel()
+        unfinished = [future for future in futures if not future.done()]
+        if unfinished and is_dask(executor):
+            executor.cancel(unfinished)  # one message to the scheduler, not one per shard
+        else:
+            for future in unfinished:
+                future.cancel()
 
 
 def _deliver_to(
