@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from ..chat import Chat
@@ -41,7 +40,7 @@ def worker_slots(executor: Any) -> int:
 
 
 async def run_on_executor(
-    executor: Executor | Any,
+    executor: Any,  # a concurrent.futures.Executor or a distributed.Client
     chat: Chat,
     work: Work,
     settings: LoopSettings,
