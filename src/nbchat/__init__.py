@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors, events
+from .batching import BatchResults, abatch, batch
 from .chat import Chat, EventStream
 from .errors import NbchatError, StreamError
 from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, Usage
@@ -25,6 +26,7 @@ __version__ = importlib.metadata.version("nbchat")  # written once, in pyproject
 logging.getLogger("nbchat").addHandler(logging.NullHandler())
 
 __all__ = [
+    "BatchResults",
     "Chat",
     "ChatWidget",
     "Done",
@@ -40,6 +42,8 @@ __all__ = [
     "ToolResult",
     "Turn",
     "Usage",
+    "abatch",
+    "batch",
     "errors",
     "events",
     "load_ipython_extension",

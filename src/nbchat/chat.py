@@ -324,3 +324,17 @@ class Chat:
                 target = self._dialect.prepared(target, self._http().post_json(setup))
             target = self._remember(target)
         return self._dialect.request(target, self._upto(turn), stream=stream)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles (e.g. sent to Dask workers) keep settings and credentials, not
+        the open connection or the listeners."""
+        state = self.__dict__.copy()
+        for name in ("_client", "_lock", "_listeners"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._client = None
+        self._lock = threading.RLock()
+        self._listeners = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .batching import BatchResults
     from .events import Reply
 
 
@@ -92,3 +93,19 @@ def status_error(
     if status_code >= 500:
         return ServerError(status_code, message)
     return STATUS_ERRORS.get(status_code, APIStatusError)(status_code, message)
+
+
+class TemplateError(NbchatError, ValueError):
+    """A `{field}` template could not be filled in (unknown field, unbalanced brace...)."""
+
+
+class CheckpointError(NbchatError):
+    """A batch checkpoint file is damaged or was made from other inputs."""
+
+
+class BatchError(NbchatError):
+    """A batch stopped on a failed row (`on_error="stop"`). `results` holds every row so far."""
+
+    def __init__(self, message: str, results: BatchResults) -> None:
+        super().__init__(message)
+        self.results = results

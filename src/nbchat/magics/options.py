@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-import string
 from argparse import ArgumentParser
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
+
+from ..errors import TemplateError
+from ..template import interpolate as template_interpolate
 
 __all__ = ["chat_arguments", "chat_lines", "interpolate", "split_options"]
 
@@ -63,30 +65,15 @@ def chat_lines(lines: list[str]) -> list[str]:
 def interpolate(template: str, namespace: dict[str, Any]) -> str:
     """`{name}` → the variable's value (format specs and `!r` work); `{{`/`}}` → braces.
 
-    An unknown name is a UsageError, raised before anything is sent.
+    The rules are `nbchat.template`'s; an unknown name is a UsageError, raised before
+    anything is sent.
     """
-    formatter = string.Formatter()
-    hint = "write {{ and }} for literal braces, or use --no-interpolate"
-    out: list[str] = []
     try:
-        parsed = list(formatter.parse(template))
-    except ValueError as exc:
-        raise UsageError(f"cannot interpolate the message: {exc}; {hint}") from None
-    for literal, field, spec, conversion in parsed:
-        out.append(literal)
-        if field is None:
-            continue
-        if not field.strip():
-            raise UsageError(f"empty {{}} in the message; {hint}")
-        try:
-            value, _ = formatter.get_field(field, (), namespace)
-            value = formatter.convert_field(value, conversion)
-            out.append(formatter.format_field(value, spec or ""))
-        except (KeyError, AttributeError, IndexError):
-            raise UsageError(f"{{{field}}}: no such variable; {hint}") from None
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"{{{field}}}: {exc}") from None
-    return "".join(out)
+        return template_interpolate(
+            template, namespace, hint="write {{ and }} for literal braces, or use --no-interpolate"
+        )
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def split_options(magic: Any, line: str) -> tuple[str, str]:
