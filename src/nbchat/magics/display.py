@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 from ..events import Reply
-from ..markdown import reply_markdown, reply_text
+from ..markdown import reply_html, reply_text
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -35,7 +35,7 @@ class LiveView:
     """
 
     def __init__(self, fmt: str) -> None:
-        self._mime = "text/plain" if fmt == "text" else "text/markdown"
+        self._mime = "text/plain" if fmt == "text" else "text/html"
         self._handle: Any = display({}, raw=True, display_id=True)
         self._body = ""  # what the live output shows now
         self._sent = 0
@@ -52,7 +52,7 @@ class LiveView:
         allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)
         if self._sent + size > allowance:
             return
-        body = reply_text(reply) if self._mime == "text/plain" else reply_markdown(reply)
+        body = reply_text(reply) if self._mime == "text/plain" else reply_html(reply)
         if body == self._body:
             return
         self._handle.update({self._mime: body}, raw=True)
@@ -69,10 +69,13 @@ class LiveView:
 
 
 def show_final(reply: Reply, fmt: str) -> None:
-    """The reply's final output: Markdown and plain text, or plain text only."""
+    """The reply's final output: rendered (sanitized HTML) and plain text, or plain text only.
+
+    Never `text/markdown`: front ends would render it with their own parsers (see safe_html).
+    """
     data = {"text/plain": reply_text(reply)}
     if fmt != "text":
-        data["text/markdown"] = reply_markdown(reply)
+        data["text/html"] = reply_html(reply)
     display(data, raw=True)
 
 
@@ -91,8 +94,8 @@ class OnScreen:
         self._replies.append(reply)
 
     def display_reply(self, reply: Reply) -> None:
-        """Show a Reply as safe Markdown, unless this cell shows it already (`r = %chat ...`)."""
+        """Show a Reply as sanitized HTML, unless this cell shows it already (`r = %chat ...`)."""
         if self._count == self._shell.execution_count and any(r is reply for r in self._replies):
             return
         formatters = self._shell.display_formatter.formatters
-        display({m: formatters[m](reply) for m in ("text/markdown", "text/plain")}, raw=True)
+        display({m: formatters[m](reply) for m in ("text/html", "text/plain")}, raw=True)
