@@ -12,26 +12,27 @@ from html.parser import HTMLParser
 
 REMOTE = "https://attacker.example"
 
-#: What each kind looks like in its smallest form (the issue's items 1-4).
+#: What each kind looks like in its smallest form (the issue's items 1-4). Attribute values
+#: are unquoted and quote-free, so every Markdown parser takes the tags for HTML.
 CASES: dict[str, str] = {
     # 1. A closing fence with trailing fence characters: marked ends the block, markdown-it not.
-    "fence-trailing-backtick": "```\n```~\n<img src=x onerror=alert('fence')>\n```",
-    "fence-trailing-tilde": "~~~\n~~~`\n<img src=x onerror=alert('tilde')>\n~~~",
-    "fence-info-backtick": "``` `\n<img src=x onerror=alert('info')>\n```",
-    "code-span-unbalanced": "`` a ` <img src=x onerror=alert('span')> ``",
-    # 2. Math that spans a code span: math extraction opens the code span up.
-    "math-over-code-span": "$x `a\n<img src=x onerror=alert('math')>\nb` $",
-    "math-href": "$\\href{javascript:alert('href')}{click}$ and $$\\href{" + REMOTE + "}{x}$$",
+    "fence-trailing-backtick": "```\n```~\n<img src=x onerror=alert(11)>\n```",
+    "fence-trailing-tilde": "~~~\n~~~`\n<img src=x onerror=alert(12)>\n~~~",
+    "fence-longer-trailing": "```\n````~\n<img src=x onerror=alert(13)>\n```",
+    "code-span-unbalanced": "`` a ` <img src=x onerror=alert(14)> ``",
+    # 2. Math over the start of a multi-line code span: math extraction opens the code span up.
+    "math-over-code-span": "$x `$ a\n<img src=x onerror=alert(21)>\nb`",
+    "display-math-over-code-span": "$$ `a\n$$ <img src=x onerror=alert(22)>\nb`",
+    "math-href": "$\\href{javascript:alert(23)}{click}$ and $$\\href{" + REMOTE + "}{x}$$",
     # 3. Nesting past markdown-it's limit, then an image and a javascript: link.
-    "deep-blockquote": ">" * 22
-    + f" ![deep]({REMOTE}/deep.png) [deep link](javascript:alert('deep'))",
+    "deep-blockquote": ">" * 22 + f" ![deep]({REMOTE}/deep.png) [deep link](javascript:alert(31))",
     "deep-list": "\n".join("  " * i + f"- level {i}" for i in range(11))
     + "\n"
     + "  " * 11
-    + f"![list]({REMOTE}/list.png) [list link](javascript:alert('list'))",
+    + f"![list]({REMOTE}/list.png) [list link](javascript:alert(32))",
     # 4. A mermaid diagram whose label holds an image.
     "mermaid-img": "```mermaid\ngraph TD\n"
-    f"  A[\"<img src='{REMOTE}/mermaid.png' onerror=alert('mermaid')>\"] --> B\n```",
+    f'  A["<img src={REMOTE}/mermaid.png onerror=alert(41)>"] --> B\n```',
 }
 
 #: Pieces the generator combines: openers and closers of every Markdown construct, raw HTML.

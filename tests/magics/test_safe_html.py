@@ -90,7 +90,7 @@ def test_code_is_highlighted_with_inline_colours_only() -> None:
 def test_fence_with_trailing_characters_stays_one_code_block() -> None:
     html = markdown_html(CASES["fence-trailing-backtick"])
     assert html.count("<pre") == 1
-    assert "```~\n&lt;img src=x onerror=alert('fence')&gt;" in html
+    assert "```~\n&lt;img src=x onerror=alert(11)&gt;" in html
 
 
 def test_mermaid_stays_code() -> None:
@@ -103,13 +103,13 @@ def test_math_stays_text_inside_a_wrapper_mathjax_skips() -> None:
     reply.add(TextDelta(CASES["math-href"]))
     html = reply_html(reply)
     assert html.startswith('<div class="nbchat-output tex2jax_ignore mathjax_ignore">')
-    assert "$\\href{javascript:alert('href')}{click}$" in html
+    assert "$\\href{javascript:alert(23)}{click}$" in html
 
 
 @pytest.mark.parametrize("name", ["deep-blockquote", "deep-list"])
 def test_nothing_past_the_nesting_limit_is_lost_or_parsed(name: str) -> None:
     html = markdown_html(CASES[name])
-    assert "[deep link](javascript:alert('deep'))" in html or "[list link](javascript:" in html
+    assert "link](javascript:alert(3" in html
     assert f"{REMOTE}/" in html  # the URL is shown as text in a code block
     assert "<a href" not in html and html_problems(html) == []
 
