@@ -119,19 +119,23 @@ def test_issue_cases_stay_inert_in_jupyterlab(
         expect(output).to_contain_text("alert(")  # the payload is there, as text
 
 
-def test_a_displayed_reply_and_the_history_stay_inert(
+def test_the_demo_xss_reply_a_displayed_reply_and_the_history_stay_inert(
     notebook: Notebook, slow_server: ServerHandle, page_log: PageLog
 ) -> None:
     connect(notebook, slow_server)
     payload = CASES["fence-trailing-backtick"] + "\n\n" + CASES["deep-blockquote"]
     notebook.run_cell(1, f"%%chat --no-interpolate --quiet -o r\n/echo {payload}")
     later = notebook.run_cell(2, "r")
-    history = notebook.run_cell(3, "%chat_history")
-    run_control(notebook, 4)
-    for output in (later, history):
+    xss = notebook.run_cell(3, "%%chat\n/xss")
+    history = notebook.run_cell(4, "%chat_history")
+    run_control(notebook, 5)
+    for output in (later, xss, history):
         assert_inert(output, page_log)
         expect(output.locator(".nbchat-output")).to_have_count(1)
+    for output in (later, history):
         expect(output).to_contain_text("onerror=alert(11)")
+    expect(xss.locator("strong", has_text="bold")).to_be_visible()  # Markdown still works
+    expect(xss).to_contain_text("<svg onload=alert('mermaid')></svg>")  # shown, as text
 
 
 #: How many generated replies the fuzz test renders in one page.
