@@ -31,6 +31,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -155,10 +156,10 @@ def _highlight(code: str, language: str, attributes: str) -> str:
 
 
 @functools.cache
-def _lexer(name: str):  # type: ignore[no-untyped-def]
+def _lexer(name: str) -> Lexer:
     return get_lexer_by_name(name, stripnl=False, ensurenl=False)
 
 
 @functools.cache
-def _formatter() -> HtmlFormatter:  # type: ignore[type-arg]
+def _formatter() -> HtmlFormatter[str]:
     return HtmlFormatter(nowrap=True, noclasses=True, style="default")
