@@ -19,6 +19,8 @@ __all__ = ["LiveView", "OnScreen", "show_final"]
 UPDATE_INTERVAL = 0.1
 UPDATE_SLACK = 16_384
 UPDATE_BYTES_PER_SECOND = 32_768
+#: At most this share of the streaming time goes to rendering live updates (see LiveView).
+RENDER_SHARE = 0.2
 
 
 class LiveView:
@@ -32,6 +34,8 @@ class LiveView:
     UPDATE_INTERVAL, and in total UPDATE_SLACK + half the reply + UPDATE_BYTES_PER_SECOND per
     second of streaming. Short or slow replies update smoothly; a long fast one refreshes a few
     times and then shows its final form, instead of flooding IOPub with copies of itself.
+    Rendering costs kernel time too (Markdown, highlighting and sanitizing the whole reply), so
+    the pause after an update grows to keep that under RENDER_SHARE of the stream's time.
     """
 
     def __init__(self, fmt: str) -> None:
@@ -41,18 +45,20 @@ class LiveView:
         self._sent = 0
         self._started: float | None = None
         self._last = 0.0
+        self._pause = UPDATE_INTERVAL
 
     def update(self, reply: Reply) -> None:
         now = time.monotonic()
         if self._started is None:  # a reply done within one interval shows only its final form
             self._started = self._last = now
-        if now - self._last < UPDATE_INTERVAL:
+        if now - self._last < self._pause:
             return
         size = len(reply.text)
         allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)
         if self._sent + size > allowance:
             return
         body = reply_text(reply) if self._mime == "text/plain" else reply_html(reply)
+        self._pause = max(UPDATE_INTERVAL, (time.monotonic() - now) / RENDER_SHARE)
         if body == self._body:
             return
         self._handle.update({self._mime: body}, raw=True)
