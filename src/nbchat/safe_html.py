@@ -40,8 +40,10 @@ __all__ = ["CLASS", "SAFE_SCHEMES", "markdown_html", "parse", "wrap"]
 #: Classes on the wrapper of every rendered document: ours, and MathJax's "leave this alone".
 CLASS = "nbchat-output tex2jax_ignore mathjax_ignore"
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
-#: Pygments' default style, drawn on this background whatever the notebook's theme.
+#: Pygments' default style, drawn on this background whatever the notebook's theme (the inner
+#: `<code>` must not take the theme's own code colours either).
 CODE_BOX = "background-color: #f7f7f7; color: #1f2328; padding: 0.5em 0.75em"
+CODE_INNER = "background-color: transparent; color: inherit; padding: 0"
 
 _TAGS = {
     *("p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr", "br", "ul", "ol", "li"),
@@ -50,6 +52,7 @@ _TAGS = {
 }
 _ATTRIBUTES = {
     "a": {"href", "title"},
+    "code": {"style"},
     "ol": {"start"},
     "pre": {"style"},
     "span": {"style"},
@@ -152,7 +155,7 @@ def _highlight(code: str, language: str, attributes: str) -> str:
     except ClassNotFound:
         lexer = None
     body = html.escape(code, quote=False) if lexer is None else highlight(code, lexer, _formatter())
-    return f'<pre style="{CODE_BOX}"><code>{body}</code></pre>\n'
+    return f'<pre style="{CODE_BOX}"><code style="{CODE_INNER}">{body}</code></pre>\n'
 
 
 @functools.cache

@@ -95,7 +95,7 @@ def test_fence_with_trailing_characters_stays_one_code_block() -> None:
 
 def test_mermaid_stays_code() -> None:
     html = markdown_html(CASES["mermaid-img"])
-    assert html.startswith("<pre style=") and "<code>graph TD\n" in html and "class=" not in html
+    assert html.startswith("<pre style=") and ">graph TD\n" in html and "class=" not in html
 
 
 def test_math_stays_text_inside_a_wrapper_mathjax_skips() -> None:
