@@ -57,4 +57,22 @@ export const XSS_PAYLOADS: string[] = [
   `<https://example.com/" onmouseover="alert(1)>`,
   "```html\n<script>alert(1)</script>\n```",
   "`<img src=x onerror=alert(1)>`",
+  // Kinds that make two Markdown parsers disagree (issue 9): closing fences with trailing fence
+  // characters, unbalanced code spans, math over a multi-line code span, nesting past a
+  // parser's limit, mermaid labels, entities, autolinks and reference links.
+  "```\n```~\n<img src=x onerror=alert(1)>\n```",
+  "~~~\n~~~`\n<img src=x onerror=alert(1)>\n~~~",
+  "```\n````~\n<img src=x onerror=alert(1)>\n```",
+  "`` a ` <img src=x onerror=alert(1)> ``",
+  "$x `$ a\n<img src=x onerror=alert(1)>\nb`",
+  "$$ `a\n$$ <img src=x onerror=alert(1)>\nb`",
+  "$\\href{javascript:alert(1)}{click}$",
+  `${">".repeat(22)} ![deep](http://tracker.example/deep.png) [deep](javascript:alert(1))`,
+  `${Array.from({ length: 11 }, (_, i) => `${"  ".repeat(i)}- level ${i}`).join("\n")}\n${"  ".repeat(11)}![list](http://tracker.example/list.png) [list](javascript:alert(1))`,
+  "```mermaid\ngraph TD\n  A[\"<img src=http://tracker.example/m.png onerror=alert(1)>\"] --> B\n```",
+  "&lt;img src=x onerror=alert(1)&gt; &#60;script&#62;alert(1)&#60;/script&#62;",
+  "<javascript:alert(1)> <http://tracker.example/auto>",
+  "[r][x]\n\n[x]: javascript:alert(1)",
+  "[![i](http://tracker.example/i.png)][y]\n\n[y]: javascript:alert(1)",
+  "<div>\n```\n</div>\n\n<img src=x onerror=alert(1)>\n```",
 ];

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,10 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
+#: Requests for anything but the loopback servers the tests start; they are aborted.
+OFF_MACHINE = re.compile(r"^(?!https?://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/])https?:")
+
+
 def _is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":
@@ -96,6 +101,8 @@ def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
 
     page.on("dialog", on_dialog)
     page.on("request", on_request)
+    # Recorded by on_request, then never sent, whatever asked for it.
+    context.route(OFF_MACHINE, lambda route: route.abort())
     page.on("pageerror", lambda error: page_log.page_errors.append(str(error)))
     try:
         yield page

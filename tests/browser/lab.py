@@ -19,11 +19,13 @@ from pathlib import Path
 import httpx
 
 # User settings written before start: widget state is saved with the notebook (needed for the
-# save + reload test), no news or update toasts covering the page.
+# save + reload test), no news or update toasts covering the page, every output of a cell shown
+# (the fuzz test renders hundreds in one cell; 0, though documented as "all", shows none).
 LAB_SETTINGS: dict[str, dict[str, object]] = {
     "@jupyter-widgets/jupyterlab-manager/plugin": {"saveState": True},
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/apputils-extension/themes": {"theme": "JupyterLab Light"},
+    "@jupyterlab/notebook-extension/tracker": {"maxNumberOutputs": 10_000},
 }
 
 STARTUP_TIMEOUT = 60.0

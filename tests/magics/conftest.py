@@ -148,8 +148,19 @@ def kernel(module_kernel: Kernel, server: ServerHandle) -> Kernel:
     return module_kernel
 
 
-def markdown_of(execution: Execution) -> str:
-    """The text/markdown of the cell's single final output."""
+def final_of(execution: Execution) -> dict[str, str]:
+    """The mime bundle of the cell's single final output: sanitized HTML and plain text."""
     outputs = [o for o in execution.visible if o["output_type"] == "display_data"]
     assert len(outputs) == 1, execution.outputs
-    return outputs[0]["data"]["text/markdown"]
+    assert set(outputs[0]["data"]) == {"text/plain", "text/html"}
+    return outputs[0]["data"]
+
+
+def text_of(execution: Execution) -> str:
+    """The text/plain of the cell's single final output (the reply as the model wrote it)."""
+    return final_of(execution)["text/plain"]
+
+
+def html_of(execution: Execution) -> str:
+    """The text/html of the cell's single final output."""
+    return final_of(execution)["text/html"]

@@ -10,7 +10,7 @@ from client.faultserver import FaultServer, Script, sse
 
 from nbchat.server import ServerHandle, start_server
 
-from .conftest import Kernel, markdown_of
+from .conftest import Kernel, text_of
 
 TOKEN = "tok-5f3c9e0d-magics-secret"
 TOKEN_ENV = "NBCHAT_TEST_SECRET"
@@ -66,7 +66,7 @@ def test_agents_options_and_token_from_the_environment(
         f"%chat_connect {recorder.url} --dialect agents --agent ag-7 --session-id s-7 "
         f"--token-env {TOKEN_ENV}"
     )
-    assert markdown_of(token_kernel.ok("%%chat\nhello agent")) == "agent says"
+    assert text_of(token_kernel.ok("%%chat\nhello agent")) == "agent says"
     [request] = recorder.requests
     assert request.path == "/chat/stream"
     assert request.json() == {"agent_id": "ag-7", "message": "hello agent", "session_id": "s-7"}
@@ -121,7 +121,7 @@ def test_environment_variables_work_without_any_magic(server: ServerHandle) -> N
     kernel = Kernel(env=env)
     try:
         kernel.ok("%load_ext nbchat")
-        assert "`3*3` = **9**." in markdown_of(kernel.ok("%%chat\ncalculate 3*3"))
+        assert "`3*3` = **9**." in text_of(kernel.ok("%%chat\ncalculate 3*3"))
         assert kernel.current("dialect") == "agents"
     finally:
         kernel.shutdown()
@@ -145,11 +145,11 @@ def test_demo_starts_a_server_in_the_kernel(module_kernel: Kernel) -> None:
     threads = module_kernel.eval("[t.name for t in __import__('threading').enumerate()]")
     assert "nbchat-server" in threads
     assert module_kernel.current("base_url").startswith("http://127.0.0.1:")
-    assert "`2+2` = **4**." in markdown_of(module_kernel.ok("%%chat\ncalculate 2+2"))
+    assert "`2+2` = **4**." in text_of(module_kernel.ok("%%chat\ncalculate 2+2"))
     # Connecting again reuses the same server, here with the agents dialect.
     module_kernel.ok("%chat_connect --demo --dialect agents")
     assert module_kernel.current("target.agent_id") == ("ag_demo")
-    assert markdown_of(module_kernel.ok("%%chat\n/echo via agents")) == "via agents"
+    assert text_of(module_kernel.ok("%%chat\n/echo via agents")) == "via agents"
     refused = module_kernel.run("%chat_connect http://127.0.0.1:9 --demo")
     assert refused.reply["ename"] == "UsageError"
 
@@ -161,7 +161,7 @@ def test_demo_uses_the_server_nbchat_demo_runs(server: ServerHandle) -> None:
         assert kernel.current("base_url") == server.url
         threads = kernel.eval("[t.name for t in __import__('threading').enumerate()]")
         assert "nbchat-server" not in threads  # no server of its own in the kernel
-        assert markdown_of(kernel.ok("%%chat\n/echo shared server")) == "shared server"
+        assert text_of(kernel.ok("%%chat\n/echo shared server")) == "shared server"
     finally:
         kernel.shutdown()
 

@@ -9,7 +9,7 @@ from nbclient.exceptions import CellExecutionError
 
 from nbchat.server import ServerHandle
 
-from .conftest import Kernel, connect_line, markdown_of
+from .conftest import Kernel, connect_line, text_of
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -28,9 +28,9 @@ def test_mid_stream_failure_raises_and_keeps_the_partial_reply(kernel: Kernel) -
         "model_error",
     )
     # The cell still shows what arrived, and says it failed.
-    assert markdown_of(execution) == (
+    assert text_of(execution) == (
         "This reply will stop part way\n\n"
-        "*[error (model_error): the demo model failed on purpose (/fail)]*"
+        "[error (model_error): the demo model failed on purpose (/fail)]"
     )
     assert kernel.current("history[-1].reply.status") == "error"
 
@@ -73,7 +73,7 @@ def test_silence_past_the_timeout_raises(kernel: Kernel, server: ServerHandle) -
     assert execution.error["ename"] == "StreamError"
     assert "timeout" in execution.error["evalue"].lower()
     assert kernel.eval("(slow.status, slow.text)") == ("error", "")
-    assert "timeout" in markdown_of(execution).lower()
+    assert "timeout" in text_of(execution).lower()
 
 
 def test_run_all_stops_at_the_failing_cell(server: ServerHandle) -> None:

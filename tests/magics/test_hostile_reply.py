@@ -1,43 +1,68 @@
-"""A hostile model reply (`/xss`) leaves nothing that can run in the cell output."""
+"""Hostile model replies leave nothing active in any output a `%%chat` cell sends, live or final."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from hostile import CASES, html_problems
 
 from nbchat.server import ServerHandle, start_server
 
-from .conftest import Kernel, connect_line, markdown_of
-from .renderers import html_problems, render_markdown_it, render_marked
+from .conftest import Execution, Kernel, connect_line, html_of
 
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[ServerHandle]:
-    """Deltas 5 ms apart, so the hostile reply is also seen half-way, in live updates."""
-    with start_server(delay=0.005) as handle:
+    """Deltas 30 ms apart, so each reply is also shown half-way, in live updates."""
+    with start_server(delay=0.03) as handle:
         yield handle
 
 
-def test_xss_reply_output_is_inert(kernel: Kernel, slow_server: ServerHandle) -> None:
+def shown_html(execution: Execution) -> list[str]:
+    """Every HTML version the cell showed: live updates and the final output."""
+    bundles = [m["content"]["data"] for m in execution.displays]
+    assert all("text/markdown" not in bundle for bundle in bundles)  # nothing for a front end
+    return [bundle["text/html"] for bundle in bundles if "text/html" in bundle]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_issue_cases_are_inert_live_and_final(
+    name: str, kernel: Kernel, slow_server: ServerHandle
+) -> None:
+    kernel.ok(connect_line(slow_server))
+    execution = kernel.ok(f"%%chat --no-interpolate -o hostile\n/echo {CASES[name]}")
+    assert kernel.eval("hostile.text") == CASES[name]  # the model did send it...
+    html = html_of(execution)
+    assert 'class="nbchat-output tex2jax_ignore mathjax_ignore"' in html
+    for version in shown_html(execution):  # ...and no version of the output carries it live
+        assert html_problems(version) == []
+
+
+def test_live_updates_are_sanitized_html_too(kernel: Kernel, slow_server: ServerHandle) -> None:
     kernel.ok(connect_line(slow_server))
     execution = kernel.ok("%%chat -o hostile\n/xss")
-    markdown = markdown_of(execution)
-    assert "<script" in kernel.eval("hostile.text")  # the model did send it...
-    assert "<script" not in markdown  # ...and the output does not carry it
-    # Every version the cell showed, live or final, renders without anything active.
-    shown = [m["content"]["data"].get("text/markdown", "") for m in execution.displays]
-    assert len([text for text in shown if text]) >= 2  # at least one live update and the final
-    for html in render_marked(shown):
-        assert html_problems(html) == []
-    assert html_problems(render_markdown_it(markdown)) == []
-    [final_html] = render_marked([markdown])
-    assert "<strong>bold</strong>" in final_html
-    assert '<a href="https://example.com/tracker.png">remote image</a>' in final_html
+    assert "<script" in kernel.eval("hostile.text")
+    shown = shown_html(execution)
+    assert len(shown) >= 3  # live updates, then the final output
+    for version in shown:
+        assert html_problems(version) == []
+    assert "<p>Plain <strong>bold</strong> text should still render.</p>" in shown[-1]
+    link = 'target="_blank" rel="noopener noreferrer nofollow"'
+    assert (
+        f'<a href="https://example.com/tracker.png" {link}>[image: remote image]</a>' in (shown[-1])
+    )
 
 
-def test_displaying_a_hostile_reply_later_is_inert(kernel: Kernel) -> None:
-    kernel.ok("%%chat -o hostile --quiet\n/xss")
-    [output] = kernel.ok("hostile").outputs
-    [html] = render_marked([output["data"]["text/markdown"]])
-    assert html_problems(html) == []
+def test_displaying_a_hostile_reply_later_and_the_history_are_inert(kernel: Kernel) -> None:
+    for name in ("fence-trailing-backtick", "deep-blockquote", "mermaid-img"):
+        kernel.ok(
+            f"%%chat --no-interpolate --quiet -o {name.replace('-', '_')}\n/echo {CASES[name]}"
+        )
+    [later] = kernel.ok("fence_trailing_backtick").outputs
+    assert set(later["data"]) == {"text/plain", "text/html"}
+    assert html_problems(later["data"]["text/html"]) == []
+    [history] = kernel.ok("%chat_history").outputs
+    assert set(history["data"]) == {"text/plain", "text/html"}
+    assert "&lt;img src=https://attacker.example/mermaid.png" in history["data"]["text/html"]
+    assert html_problems(history["data"]["text/html"]) == []

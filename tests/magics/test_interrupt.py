@@ -8,7 +8,7 @@ import pytest
 
 from nbchat.server import ServerHandle
 
-from .conftest import Kernel, markdown_of
+from .conftest import Kernel, html_of, text_of
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -54,10 +54,11 @@ def test_interrupt_stops_the_stream_and_keeps_the_partial_reply(
     assert status == "stopped"
     assert 0 < length < 10_000
     assert kernel.current("history[-1].reply.status") == "stopped"
-    markdown = markdown_of(execution)
-    assert markdown.endswith("\n\n*[stopped: partial reply]*")
-    assert len(markdown) - len("\n\n*[stopped: partial reply]*") == length
+    text = text_of(execution)
+    assert text.endswith("\n\n[stopped: partial reply]")
+    assert len(text) - len("\n\n[stopped: partial reply]") == length
+    assert html_of(execution).endswith("<p><em>[stopped: partial reply]</em></p>\n</div>")
 
     # The kernel and the conversation carry on.
-    assert markdown_of(kernel.ok("%%chat -o after\n/echo still here")) == "still here"
+    assert text_of(kernel.ok("%%chat -o after\n/echo still here")) == "still here"
     assert kernel.eval("after.status") == "complete"

@@ -34,7 +34,7 @@ def test_executed_notebook_passes_nbval(tmp_path: Path) -> None:
         live, final = outputs[index]
         assert (live["output_type"], live["data"]) == ("display_data", {})
         assert final["output_type"] == "display_data"
-    assert set(outputs[2][1]["data"]) == {"text/plain", "text/markdown"}
+    assert set(outputs[2][1]["data"]) == {"text/plain", "text/html"}
     assert set(outputs[5][1]["data"]) == {"text/plain"}
     assert outputs[4][0]["data"]["text/plain"] == "'Let me use the calculator. `2+3*4` = **14**.'"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nbchat.server import ServerHandle
 
-from .conftest import Kernel, markdown_of
+from .conftest import Kernel, text_of
 
 
 def test_out_variable_holds_the_reply(kernel: Kernel) -> None:
@@ -21,11 +21,11 @@ def test_out_variable_holds_the_reply(kernel: Kernel) -> None:
 def test_line_magic_returns_the_reply_and_shows_it_once(kernel: Kernel) -> None:
     assigned = kernel.ok("r = %chat /echo assigned")
     assert kernel.eval("r.text") == "assigned"
-    assert [o["data"]["text/markdown"] for o in assigned.visible] == ["assigned"]
+    assert [o["data"]["text/plain"] for o in assigned.visible] == ["assigned"]
 
     # As the last expression the Reply is not shown a second time.
     last = kernel.ok("%chat /echo shown once")
-    assert [o["data"]["text/markdown"] for o in last.visible] == ["shown once"]
+    assert [o["data"]["text/plain"] for o in last.visible] == ["shown once"]
     assert kernel.eval("_.text") == "shown once"
 
 
@@ -51,7 +51,7 @@ def test_no_stream_uses_the_non_streaming_endpoint(kernel: Kernel, server: Serve
     # The 201 answer carries the creation time; a streamed reply has none.
     assert kernel.eval("(whole.status, whole.created_at is not None)") == ("complete", True)
     assert len(execution.displays) == 1
-    assert markdown_of(execution) == kernel.eval("whole.text")
+    assert text_of(execution) == kernel.eval("whole.text")
     assert "`1+1` = **2**." in kernel.eval("whole.text")
 
 
@@ -59,7 +59,7 @@ def test_format_text_leaves_plain_text_only(kernel: Kernel) -> None:
     execution = kernel.ok("%%chat --format text\n/echo **not bold**")
     [output] = execution.visible
     assert output["data"] == {"text/plain": "**not bold**"}
-    assert all("text/markdown" not in m["content"]["data"] for m in execution.displays)
+    assert all("text/html" not in m["content"]["data"] for m in execution.displays)
 
 
 def test_format_code_puts_the_first_code_block_in_a_new_cell(kernel: Kernel) -> None:
@@ -69,7 +69,7 @@ def test_format_code_puts_the_first_code_block_in_a_new_cell(kernel: Kernel) -> 
     assert payload["replace"] is False
     assert payload["text"].startswith("def fibonacci(n: int) -> list[int]:\n")
     assert payload["text"].endswith("return numbers[:n]")
-    assert "```python" in markdown_of(execution)
+    assert "```python" in text_of(execution)
 
     without_code = kernel.ok("%%chat --format code\n/echo no code here")
     assert without_code.reply["payload"] == []
@@ -78,34 +78,36 @@ def test_format_code_puts_the_first_code_block_in_a_new_cell(kernel: Kernel) -> 
 
 def test_new_option_and_chat_new_start_over(kernel: Kernel) -> None:
     kernel.ok("%%chat --quiet\nhello")
-    second = markdown_of(kernel.ok("%%chat\nagain"))
+    second = text_of(kernel.ok("%%chat\nagain"))
     assert second.startswith("**Turn 2.**")
     old_id = kernel.current("target.chat_id")
 
-    fresh = markdown_of(kernel.ok("%%chat --new\nagain"))
+    fresh = text_of(kernel.ok("%%chat --new\nagain"))
     assert fresh.startswith("**Turn 1.**")
     new_id = kernel.current("target.chat_id")
     assert new_id != old_id
 
     kernel.ok("%chat_new")
     assert kernel.current("history.__len__()") == 0
-    assert markdown_of(kernel.ok("%%chat\nonce more")).startswith("**Turn 1.**")
+    assert text_of(kernel.ok("%%chat\nonce more")).startswith("**Turn 1.**")
 
 
 def test_chat_history_shows_the_conversation(kernel: Kernel) -> None:
     kernel.ok("%%chat --quiet\n/echo first <i>answer</i>")
     kernel.ok("%%chat --quiet\n/echo second answer")
     [output] = kernel.ok("%chat_history").outputs
-    markdown = output["data"]["text/markdown"]
-    assert markdown.index("**You:** /echo first") < markdown.index("**You:** /echo second")
-    assert "first &lt;i&gt;answer&lt;/i&gt;" in markdown
+    html = output["data"]["text/html"]
+    you = "<p><strong>You:</strong> /echo"
+    assert html.index(f"{you} first") < html.index(f"{you} second")
+    assert "<p>first &lt;i&gt;answer&lt;/i&gt;</p>" in html
     assert "You: /echo second answer\n\nsecond answer" in output["data"]["text/plain"]
 
     [last] = kernel.ok("%chat_history --last 1").outputs
-    assert "first" not in last["data"]["text/markdown"]
+    assert "first" not in last["data"]["text/html"]
     kernel.ok("%chat_new")
     [empty] = kernel.ok("%chat_history").outputs
-    assert empty["data"]["text/markdown"] == "*No messages yet.*"
+    assert "<p><em>No messages yet.</em></p>" in empty["data"]["text/html"]
+    assert empty["data"]["text/plain"] == "No messages yet."
 
 
 def test_chat_connect_without_arguments_shows_the_connection(

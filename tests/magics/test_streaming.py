@@ -1,13 +1,19 @@
-"""%%chat shows the reply growing in the cell, then leaves one deterministic Markdown output."""
+"""%%chat shows the reply growing in the cell, then leaves one deterministic rendered output."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from itertools import pairwise
 
 from nbchat.magics import UPDATE_INTERVAL
+from nbchat.safe_html import CLASS
 
-from .conftest import Kernel, markdown_of
+from .conftest import Kernel, html_of
+
+
+def visible_text(html: str) -> str:
+    return re.sub(r"<[^>]*>", "", html).strip()
 
 
 def sent_at(message: dict) -> datetime:
@@ -29,7 +35,7 @@ def test_reply_streams_as_display_updates_at_a_bounded_rate(kernel: Kernel) -> N
     assert final["msg_type"] == "display_data"
 
     # The text grows from update to update while streaming...
-    live = [m["content"]["data"]["text/markdown"] for m in updates]
+    live = [visible_text(m["content"]["data"]["text/html"]) for m in updates]
     assert len(live) >= 5
     assert [len(text) for text in live] == sorted(len(text) for text in live)
     assert 0 < len(live[0]) < len(live[-1]) <= 400
@@ -43,12 +49,15 @@ def test_reply_streams_as_display_updates_at_a_bounded_rate(kernel: Kernel) -> N
     assert min(spans) >= 5 * UPDATE_INTERVAL * 0.9, gaps
 
     # What remains: the emptied live output (front ends draw nothing for it; see test_nbval)
-    # and the whole reply as Markdown and plain text.
+    # and the whole reply as sanitized HTML and plain text.
     text = kernel.eval("r.text")
     assert len(text) == 400
     live_output, output = execution.outputs
     assert live_output["data"] == {}
-    assert output["data"] == {"text/plain": text, "text/markdown": text}
+    assert output["data"] == {
+        "text/plain": text,
+        "text/html": f'<div class="{CLASS}">\n<p>{text}</p>\n</div>',
+    }
 
 
 def test_final_output_is_the_same_on_every_run(kernel: Kernel) -> None:
@@ -56,22 +65,23 @@ def test_final_output_is_the_same_on_every_run(kernel: Kernel) -> None:
     first = kernel.ok(cell).visible
     second = kernel.ok(cell).visible
     assert [o["data"] for o in first] == [o["data"] for o in second]
-    markdown = first[0]["data"]["text/markdown"]
-    assert markdown.startswith("**Turn 1.**")
-    assert "&lt;b&gt;and&lt;/b&gt;" in markdown
-    assert "```python\n" in markdown
+    html = first[0]["data"]["text/html"]
+    assert "<p><strong>Turn 1.</strong>" in html
+    assert "&lt;b&gt;and&lt;/b&gt;" in html
+    assert '<span style="color:#3D7B7B;font-style:italic"># words in your message' in html
 
 
 def test_tool_calls_and_results_show_inline(kernel: Kernel) -> None:
-    markdown = markdown_of(kernel.ok("%%chat\ncalculate 2+3*4"))
-    call = markdown.index('> tool call `calculator`: `{"expression": "2+3*4"}`')
-    result = markdown.index("> tool result `calculator`: `14`")
-    answer = markdown.index("`2+3*4` = **14**.")
-    assert markdown.index("Let me use the calculator.") < call < result < answer
+    html = html_of(kernel.ok("%%chat\ncalculate 2+3*4"))
+    call = html.index('tool call <code>calculator</code>: <code>{"expression": "2+3*4"}</code>')
+    result = html.index("tool result <code>calculator</code>: <code>14</code>")
+    answer = html.index("<code>2+3*4</code> = <strong>14</strong>.")
+    assert html.index("Let me use the calculator.") < call < result < answer
 
 
-def test_a_reply_renders_as_markdown_when_displayed_later(kernel: Kernel) -> None:
+def test_a_reply_renders_as_html_when_displayed_later(kernel: Kernel) -> None:
     kernel.ok("%%chat -o r --quiet\ncalculate 6*7")
     [output] = kernel.ok("r").outputs
-    assert "`6*7` = **42**." in output["data"]["text/markdown"]
+    assert set(output["data"]) == {"text/plain", "text/html"}
+    assert "<code>6*7</code> = <strong>42</strong>." in output["data"]["text/html"]
     assert "[tool result] calculator: 42" in output["data"]["text/plain"]

@@ -142,6 +142,10 @@ def test_xss_reply_carries_hostile_markup() -> None:
     text = respond("/xss").text
     for payload in ("<script>", "onerror=", "javascript:", "<svg onload=", "<iframe", "](https://"):
         assert payload in text
+    # The kinds that split Markdown parsers: trailing fence characters, math over a code
+    # span, nesting past markdown-it's limit, a mermaid diagram.
+    for payload in ("\n```~\n", "$x `$", ">" * 22, "```mermaid\n"):
+        assert payload in text
 
 
 def test_fail_sends_some_text_then_fails() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..events import Reply
-from ..markdown import reply_markdown, reply_text
+from ..markdown import reply_html, reply_text
 from ..session import current_chat, use_chat
 from .core import ChatMagics
 from .display import UPDATE_BYTES_PER_SECOND, UPDATE_INTERVAL, UPDATE_SLACK, LiveView, show_final
@@ -37,7 +37,7 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Register the magics, and show a `Reply` in a cell as safe Markdown."""
+    """Register the magics, and show a `Reply` in a cell as sanitized HTML (and plain text)."""
     magics = ChatMagics(ipython)
     ipython.register_magics(magics)
     if chat_lines not in ipython.input_transformers_cleanup:
@@ -46,7 +46,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     if formatter is None:
         raise ImportError("nbchat's magics need an IPython shell with a display formatter")
     formatters = formatter.formatters
-    formatters["text/markdown"].for_type(Reply, reply_markdown)
+    formatters["text/html"].for_type(Reply, reply_html)
     formatters["text/plain"].for_type(Reply, lambda reply, p, cycle: p.text(reply_text(reply)))
     show = formatter.ipython_display_formatter
     show.for_type(Reply, magics.on_screen.display_reply)

@@ -20,7 +20,7 @@ from IPython.display import display
 from ..chat import Chat
 from ..errors import ConfigurationError, NbchatError
 from ..events import Reply
-from ..markdown import first_code_block, turns_markdown, turns_text
+from ..markdown import first_code_block, turns_html, turns_text
 from ..session import Session, session
 from .connect import DemoServer, connect, connect_parser
 from .display import LiveView, OnScreen, show_final
@@ -99,13 +99,13 @@ class ChatMagics(Magics):
     @magic_arguments()
     @argument("-n", "--last", type=int, default=None, help="only the last N turns")
     def chat_history(self, line: str) -> None:
-        """Show the conversation so far as Markdown."""
+        """Show the conversation so far, rendered (sanitized HTML) with a plain-text twin."""
         args = parse_argstring(self.chat_history, line)
         turns = self._chat().history
         if args.last is not None:
             turns = turns[-args.last :] if args.last > 0 else []
         display(
-            {"text/markdown": turns_markdown(turns), "text/plain": turns_text(turns)},
+            {"text/html": turns_html(turns), "text/plain": turns_text(turns)},
             raw=True,
         )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 from ..events import Reply
-from ..markdown import reply_markdown, reply_text
+from ..markdown import reply_html, reply_text
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -19,6 +19,8 @@ __all__ = ["LiveView", "OnScreen", "show_final"]
 UPDATE_INTERVAL = 0.1
 UPDATE_SLACK = 16_384
 UPDATE_BYTES_PER_SECOND = 32_768
+#: At most this share of the streaming time goes to rendering live updates (see LiveView).
+RENDER_SHARE = 0.2
 
 
 class LiveView:
@@ -32,27 +34,31 @@ class LiveView:
     UPDATE_INTERVAL, and in total UPDATE_SLACK + half the reply + UPDATE_BYTES_PER_SECOND per
     second of streaming. Short or slow replies update smoothly; a long fast one refreshes a few
     times and then shows its final form, instead of flooding IOPub with copies of itself.
+    Rendering costs kernel time too (Markdown, highlighting and sanitizing the whole reply), so
+    the pause after an update grows to keep that under RENDER_SHARE of the stream's time.
     """
 
     def __init__(self, fmt: str) -> None:
-        self._mime = "text/plain" if fmt == "text" else "text/markdown"
+        self._mime = "text/plain" if fmt == "text" else "text/html"
         self._handle: Any = display({}, raw=True, display_id=True)
         self._body = ""  # what the live output shows now
         self._sent = 0
         self._started: float | None = None
         self._last = 0.0
+        self._pause = UPDATE_INTERVAL
 
     def update(self, reply: Reply) -> None:
         now = time.monotonic()
         if self._started is None:  # a reply done within one interval shows only its final form
             self._started = self._last = now
-        if now - self._last < UPDATE_INTERVAL:
+        if now - self._last < self._pause:
             return
         size = len(reply.text)
         allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)
         if self._sent + size > allowance:
             return
-        body = reply_text(reply) if self._mime == "text/plain" else reply_markdown(reply)
+        body = reply_text(reply) if self._mime == "text/plain" else reply_html(reply)
+        self._pause = max(UPDATE_INTERVAL, (time.monotonic() - now) / RENDER_SHARE)
         if body == self._body:
             return
         self._handle.update({self._mime: body}, raw=True)
@@ -69,10 +75,13 @@ class LiveView:
 
 
 def show_final(reply: Reply, fmt: str) -> None:
-    """The reply's final output: Markdown and plain text, or plain text only."""
+    """The reply's final output: rendered (sanitized HTML) and plain text, or plain text only.
+
+    Never `text/markdown`: front ends would render it with their own parsers (see safe_html).
+    """
     data = {"text/plain": reply_text(reply)}
     if fmt != "text":
-        data["text/markdown"] = reply_markdown(reply)
+        data["text/html"] = reply_html(reply)
     display(data, raw=True)
 
 
@@ -91,10 +100,10 @@ class OnScreen:
         self._replies.append(reply)
 
     def display_reply(self, reply: Reply) -> None:
-        """Show a Reply as safe Markdown, unless this cell shows it already (`r = %chat ...`)."""
+        """Show a Reply as sanitized HTML, unless this cell shows it already (`r = %chat ...`)."""
         if self._count == self._shell.execution_count and any(r is reply for r in self._replies):
             return
         formatter = self._shell.display_formatter
         assert formatter is not None  # a shell that loaded the extension has one
         formatters = formatter.formatters
-        display({m: formatters[m](reply) for m in ("text/markdown", "text/plain")}, raw=True)
+        display({m: formatters[m](reply) for m in ("text/html", "text/plain")}, raw=True)

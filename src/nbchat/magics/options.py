@@ -26,7 +26,7 @@ def chat_arguments(func: Any) -> Any:
             "--format",
             choices=["markdown", "text", "code"],
             default="markdown",
-            help="markdown output, plain text, or markdown plus the first code block in a new cell",
+            help="rendered Markdown, plain text, or rendered + first code block as a new cell",
         ),
         argument("--new", action="store_true", help="start a new conversation first"),
         argument("--no-interpolate", action="store_true", help="send {braces} as they are written"),

@@ -271,6 +271,22 @@ _XSS = """# Sanitizer check
 
 <math><mi xlink:href="javascript:alert('math')">math link</mi></math>
 
+```
+```~
+<svg onload="alert('fence with trailing characters')"></svg>
+```
+
+$x `$ math over
+<svg onload="alert('math over a code span')"></svg>
+a code span`
+
+>>>>>>>>>>>>>>>>>>>>>> [a link past the nesting limit](javascript:alert('deep'))
+
+```mermaid
+graph TD
+  A["<svg onload=alert('mermaid')></svg>"] --> B
+```
+
 Plain **bold** text should still render."""
 
 _FIXED = {
