@@ -19,8 +19,9 @@ import httpx_sse
 
 from .client import Deadline, Silence
 from .dialects import Dialect, MalformedPayload
+from .dialects.base import replace_lone_surrogates, whole_characters
 from .errors import APIStatusError, NbchatError
-from .events import Done, Error, Event, Reply
+from .events import Done, Error, Event, Reply, TextDelta
 
 log = logging.getLogger("nbchat")
 
@@ -42,10 +43,16 @@ Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 
 class EventDecoder:
-    """Maps SSE messages to normalized events and knows when a stream is over."""
+    """Maps SSE messages to normalized events and knows when a stream is over.
+
+    Text joins across deltas as a browser joins JavaScript strings: a character whose two
+    UTF-16 halves arrive in two payloads becomes one character; a half left alone becomes
+    U+FFFD. Only payloads with such halves leave the common path (see `parse_json_object`).
+    """
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
+        self._high = ""  # a first UTF-16 half waiting for the next delta's second half
         self.finished = False
 
     def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
@@ -56,19 +63,37 @@ class EventDecoder:
             events = self._dialect.decode(data)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
-        if len(events) == 1 and not isinstance(events[0], TERMINAL):
-            return events  # the common case, without the loop below
-        for index, event in enumerate(events):
+        if len(events) == 1 and not self._high:  # the common case: one delta, whole characters
+            event = events[0]
+            if type(event) is TextDelta and not (
+                "\ud800" <= event.text[-1:] <= "\udfff" or "\ud800" <= event.text[:1] <= "\udfff"
+            ):
+                return events
+        return self._fold(events)
+
+    def _fold(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for event in events:
+            if type(event) is TextDelta:
+                text = self._high + event.text
+                self._high = text[-1] if "\ud800" <= text[-1:] <= "\udbff" else ""
+                text = whole_characters(text[: len(text) - len(self._high)])
+                if text:
+                    out.append(TextDelta(text))
+                continue
+            if self._high:  # the second half did not come: the first is not a character
+                out.append(TextDelta("\ufffd"))
+                self._high = ""
+            out.append(replace_lone_surrogates(event))
             if isinstance(event, TERMINAL):
                 self.finished = True
-                return events[: index + 1]
-        return events
+                break
+        return out
 
     def end_of_stream(self) -> list[Event]:
         if self.finished:
             return []
-        self.finished = True
-        return [Error("incomplete", "the stream ended before the reply was complete")]
+        return self._fold([Error("incomplete", "the stream ended before the reply was complete")])
 
     def failure(self, exc: BaseException) -> Error:
         self.finished = True
