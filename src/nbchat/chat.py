@@ -196,7 +196,7 @@ class Chat:
         return turn
 
     def _decoder(self) -> EventDecoder:
-        return EventDecoder(self._dialect)
+        return EventDecoder(self._dialect, self._config.redact)
 
     def _http(self) -> Client:
         with self._lock:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import ipaddress
 import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ import httpx
 from . import errors
 from .cookies import CookiesArg, load_cookies
 from .dialects import HttpRequest
+from .redact import Redactor
 
 log = logging.getLogger("nbchat")
 
@@ -30,8 +34,16 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SSE_ENCODING = "utf-8-sig"
 
 
+#: The proxy variables, by the URL scheme they serve ("all" serves every scheme).
+PROXY_VARIABLES = {"http": "HTTP_PROXY", "https": "HTTPS_PROXY", "all": "ALL_PROXY"}
+
+
 @dataclass(frozen=True)
 class ClientConfig:
+    """How to reach one server. The token is stripped of surrounding whitespace (a token read
+    from a file often ends with a newline); one with a space or control character inside it
+    raises ConfigurationError, without showing it."""
+
     base_url: str
     token: str | None = None
     cookies: CookiesArg = None
@@ -39,26 +51,109 @@ class ClientConfig:
     max_retries: int = 2
     max_retry_wait: float = 60.0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "token", clean_token(self.token))
+
     def __repr__(self) -> str:
         # Never show the token or cookie values.
         return f"ClientConfig(base_url={safe_url(self.base_url)!r}, timeout={self.timeout})"
 
-    def httpx_options(self) -> dict[str, Any]:
+    @functools.cached_property
+    def proxy(self) -> Proxy | None:
+        return proxy_for(self.base_url)
+
+    @functools.cached_property
+    def redact(self) -> Redactor:
+        """Masks the token, the URL's and the proxy's passwords, and the cookie values."""
+        url = _parse_url(self.base_url)
+        secrets = [self.token, *self._cookie_jar().values()]
+        for part in (url, _parse_url(self.proxy.url) if self.proxy else None):
+            if part is not None and part.password:
+                secrets += [part.password, f"{part.username}:{part.password}"]
+        return Redactor(secrets)
+
+    def httpx_options(self, transport: Callable[..., Any]) -> dict[str, Any]:
+        """Client arguments; `transport` is httpx.HTTPTransport or its async twin."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        proxy = self.proxy.url if self.proxy else None
         return {
             "base_url": self.base_url,
             "headers": headers,
-            "cookies": load_cookies(self.cookies),
+            "cookies": self._cookie_jar(),
             "timeout": httpx.Timeout(self.timeout),
+            # Our own transport: the proxy is the one decided above (or none), not httpx's.
+            "transport": transport(proxy=proxy),  # type: ignore[call-arg]
         }
+
+    def _cookie_jar(self) -> httpx.Cookies:
+        return load_cookies(self.cookies)
+
+
+def clean_token(token: str | None) -> str | None:
+    """The token without surrounding whitespace; None if nothing is left."""
+    if token is None:
+        return None
+    token = token.strip()
+    if any(not " " < char < "\x7f" for char in token):
+        raise errors.ConfigurationError(
+            "the token has a space, a line break or a non-ASCII character inside it, which an "
+            "HTTP header cannot carry (the token is not shown): check where it is set"
+        )
+    return token or None
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The proxy a URL is reached through, and the environment variable that named it."""
+
+    url: str
+    variable: str
+
+    def __str__(self) -> str:
+        return f"the proxy {safe_url(self.url)} (from {self.variable})"
+
+
+def proxy_for(url: str) -> Proxy | None:
+    """The proxy for `url` from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY, as Python's
+    urllib reads them (lower-case names win), or None to connect directly.
+
+    Loopback hosts (localhost, 127.0.0.0/8, ::1) are always reached directly, as browsers do:
+    a proxy elsewhere cannot reach this machine's loopback, and the reference server that
+    `%chat_connect --demo` and `start_server` run listens there.
+    """
+    parsed = _parse_url(url)
+    if parsed is None or is_loopback(parsed.host):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    for scheme in (parsed.scheme, "all"):
+        proxy = proxies.get(scheme)
+        if proxy and scheme in PROXY_VARIABLES:
+            if urllib.request.proxy_bypass_environment(parsed.host, proxies):
+                return None
+            return Proxy(proxy if "://" in proxy else f"http://{proxy}", PROXY_VARIABLES[scheme])
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def safe_url(url: str) -> str:
     """The URL without any user:password part, for messages."""
+    parsed = _parse_url(url)
+    return str(parsed.copy_with(username=None, password=None)) if parsed else "<invalid URL>"
+
+
+def _parse_url(url: str) -> httpx.URL | None:
     try:
-        return str(httpx.URL(url).copy_with(username=None, password=None))
+        return httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
-        return "<invalid URL>"
+        return None
 
 
 class Silence(Exception):
@@ -139,17 +234,42 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def status_error(response: httpx.Response) -> errors.APIStatusError:
-    return errors.status_error(
-        response.status_code, server_message(response), retry_after(response)
-    )
+def status_error(response: httpx.Response, redact: Redactor) -> errors.APIStatusError:
+    message = redact(server_message(response))
+    return errors.status_error(response.status_code, message, retry_after(response))
 
 
-def transport_error(exc: httpx.TransportError, base_url: str) -> errors.NbchatError:
-    where = safe_url(base_url)
+def transport_error(exc: httpx.TransportError, config: ClientConfig) -> errors.NbchatError:
+    """nbchat's error for a failed request, worded from facts that hold no secret: the URL
+    without userinfo, the proxy, the exception's type and the operating system's reason.
+
+    httpx's own messages can quote a header (an invalid token, say) and are never used.
+    """
+    where = safe_url(config.base_url)
+    if config.proxy is not None:
+        where += f" through {config.proxy}"
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.LocalProtocolError):
+        return errors.ConfigurationError(
+            f"the request to {where} could not be sent ({kind}): a header value, such as a "
+            "cookie, has a character HTTP does not allow (the value is not shown)"
+        )
     if isinstance(exc, httpx.TimeoutException):
-        return errors.TimeoutError(f"no answer from {where} in time ({type(exc).__name__})")
-    return errors.ConnectionError(f"cannot reach {where}: {exc or type(exc).__name__}")
+        return errors.TimeoutError(f"no answer from {where} in time ({kind})")
+    reason = _os_reason(exc)
+    return errors.ConnectionError(f"cannot reach {where}: {reason + ' ' if reason else ''}({kind})")
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The operating system's words for the failure under `exc` ("Connection refused")."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and isinstance(cause.strerror, str):
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return ""
 
 
 def retry_wait(failure: errors.NbchatError, attempt: int, config: ClientConfig) -> float | None:
@@ -177,7 +297,7 @@ class Client:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self._http = httpx.Client(**config.httpx_options())
+        self._http = httpx.Client(**config.httpx_options(httpx.HTTPTransport))
 
     def close(self) -> None:
         self._http.close()
@@ -216,16 +336,16 @@ class Client:
         try:
             response = self._http.send(built, stream=stream)
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         if response.is_success:
             return response
         try:
             response.read()
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         finally:
             response.close()
-        raise status_error(response)
+        raise status_error(response, self.config.redact)
 
 
 class AsyncClient:
@@ -235,7 +355,7 @@ class AsyncClient:
         self.config = config
 
     def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**self.config.httpx_options())
+        return httpx.AsyncClient(**self.config.httpx_options(httpx.AsyncHTTPTransport))
 
     async def open_stream(
         self, http: httpx.AsyncClient, request: HttpRequest, deadline: Deadline
@@ -276,13 +396,13 @@ class AsyncClient:
         try:
             response = await http.send(built, stream=stream)
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         if response.is_success:
             return response
         try:
             await response.aread()
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         finally:
             await response.aclose()
-        raise status_error(response)
+        raise status_error(response, self.config.redact)

@@ -50,8 +50,9 @@ class EventDecoder:
     U+FFFD. Only payloads with such halves leave the common path (see `parse_json_object`).
     """
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, redact: Callable[[str], str] = str) -> None:
         self._dialect = dialect
+        self._redact = redact  # a server's error message might quote the token
         self._high = ""  # a first UTF-16 half waiting for the next delta's second half
         self.finished = False
 
@@ -84,6 +85,8 @@ class EventDecoder:
             if self._high:  # the second half did not come: the first is not a character
                 out.append(TextDelta("\ufffd"))
                 self._high = ""
+            if type(event) is Error:
+                event = Error(event.code, self._redact(event.message))
             out.append(replace_lone_surrogates(event))
             if isinstance(event, TERMINAL):
                 self.finished = True
@@ -105,7 +108,7 @@ class EventDecoder:
             return Error("malformed", str(exc))
         if isinstance(exc, httpx.TransportError):
             return Error("connection", f"the connection broke mid-stream ({type(exc).__name__})")
-        return Error("stream", f"{type(exc).__name__}: {exc}")
+        return Error("stream", self._redact(f"{type(exc).__name__}: {exc}"))
 
 
 def failure_event(exc: NbchatError) -> Error:
