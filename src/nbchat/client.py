@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from . import errors
-from .cookies import CookiesArg, load_cookies
+from .cookies import CookieFile, CookiesArg, load_cookies
 from .dialects import HttpRequest
 from .redact import Redactor
 
@@ -66,7 +66,11 @@ class ClientConfig:
     def redact(self) -> Redactor:
         """Masks the token, the URL's and the proxy's passwords, and the cookie values."""
         url = _parse_url(self.base_url)
-        secrets = [self.token, *self._cookie_jar().values()]
+        try:
+            cookies = self.cookie_source
+        except errors.ConfigurationError:  # unreadable: then no request carried its values
+            cookies = httpx.Cookies()
+        secrets = [self.token, *cookies.values()]
         for part in (url, _parse_url(self.proxy.url) if self.proxy else None):
             if part is not None and part.password:
                 secrets += [part.password, f"{part.username}:{part.password}"]
@@ -76,17 +80,35 @@ class ClientConfig:
         """Client arguments; `transport` is httpx.HTTPTransport or its async twin."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         proxy = self.proxy.url if self.proxy else None
+        cookies = self.cookie_source
         return {
             "base_url": self.base_url,
             "headers": headers,
-            "cookies": self._cookie_jar(),
+            "cookies": cookies if isinstance(cookies, httpx.Cookies) else None,
             "timeout": httpx.Timeout(self.timeout),
             # Our own transport: the proxy is the one decided above (or none), not httpx's.
             "transport": transport(proxy=proxy),  # type: ignore[call-arg]
         }
 
-    def _cookie_jar(self) -> httpx.Cookies:
+    @functools.cached_property
+    def cookie_source(self) -> httpx.Cookies | CookieFile:
+        """Cookies for every request, or a cookies.txt file matched to each (read once)."""
         return load_cookies(self.cookies)
+
+    def build_request(
+        self, http: httpx.Client | httpx.AsyncClient, request: HttpRequest
+    ) -> httpx.Request:
+        """The httpx request, with the cookies a cookies.txt file has for its URL."""
+        built = http.build_request(
+            request.method, request.path, json=request.json, headers=request.headers
+        )
+        source = self.cookie_source
+        if isinstance(source, CookieFile):
+            from_file = "; ".join(f"{c.name}={c.value}" for c in source.for_url(built.url))
+            from_server = built.headers.get("Cookie")  # what the server set meanwhile
+            if from_file:
+                built.headers["Cookie"] = "; ".join(filter(None, [from_file, from_server]))
+        return built
 
 
 def clean_token(token: str | None) -> str | None:
@@ -330,9 +352,7 @@ class Client:
                 attempt += 1
 
     def _send_once(self, request: HttpRequest, *, stream: bool) -> httpx.Response:
-        built = self._http.build_request(
-            request.method, request.path, json=request.json, headers=request.headers
-        )
+        built = self.config.build_request(self._http, request)
         try:
             response = self._http.send(built, stream=stream)
         except httpx.TransportError as exc:
@@ -390,9 +410,7 @@ class AsyncClient:
     async def _send_once(
         self, http: httpx.AsyncClient, request: HttpRequest, *, stream: bool
     ) -> httpx.Response:
-        built = http.build_request(
-            request.method, request.path, json=request.json, headers=request.headers
-        )
+        built = self.config.build_request(http, request)
         try:
             response = await http.send(built, stream=stream)
         except httpx.TransportError as exc:
