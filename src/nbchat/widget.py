@@ -412,4 +412,3 @@ def _output_to(header: dict[str, Any] | None) -> Iterator[None]:
                 stream.flush()
         for target, token in reversed(tokens):
             target.reset_thread_parent(token)
-
