@@ -9,6 +9,7 @@ import os
 import threading
 
 from .chat import Chat
+from .redact import Redactor
 
 __all__ = ["Session", "current_chat", "session", "use_chat"]
 
@@ -41,10 +42,13 @@ class Session:
             self._chat, self._token_env = None, None
 
     def redact(self, text: str) -> str:
-        """`text` with the current token's value replaced by ***."""
-        name = self._token_env or "NBCHAT_TOKEN"
-        token = os.environ.get(name)
-        return text.replace(token, "***") if token else text
+        """`text` with the current Chat's secrets masked in any form (`Chat.redact`), and the
+        value of the token's variable, should the Chat not hold it."""
+        with self._lock:
+            chat, name = self._chat, self._token_env or "NBCHAT_TOKEN"
+        if chat is not None:
+            text = chat.redact(text)
+        return Redactor([os.environ.get(name, "").strip()])(text)
 
 
 #: The kernel's one session: a notebook has one current conversation.

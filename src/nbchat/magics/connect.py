@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import threading
-from argparse import Namespace
+from argparse import Action, ArgumentParser, Namespace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument, parse_argstring
 
 from ..chat import Chat
 from ..errors import NbchatError
+from .options import magic_options
 
 if TYPE_CHECKING:
     from ..server import ServerHandle
 
-__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_arguments"]
+__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_arguments", "parse_connect_line"]
 
 #: What `%chat_connect --demo` talks to on the built-in server, per dialect.
 DEMO_TARGETS: dict[str, dict[str, str]] = {
@@ -38,12 +41,58 @@ def connect_arguments(func: Any) -> Any:
         argument("--session-id"),
         argument("--cookies", metavar="FILE", help="Netscape cookies.txt (as for curl -b)"),
         argument("--token-env", metavar="NAME", help="environment variable holding the token"),
+        argument("--token", nargs="?", action=RefuseToken, help="refused: use --token-env NAME"),
         argument("--timeout", type=float, default=60.0),
         argument("--demo", action="store_true", help="start the reference server here and use it"),
     ]
     for option in reversed(options):
         func = option(func)
-    return magic_arguments()(func)
+    return magic_options(func)
+
+
+class RefuseToken(Action):
+    """`--token VALUE` would keep the secret in the notebook: refuse it, without showing it."""
+
+    def __call__(self, parser: ArgumentParser, *args: object, **kwargs: object) -> None:
+        raise UsageError(
+            "--token is not accepted: a token typed in a cell stays in the notebook. Delete it "
+            "from the cell, put it in an environment variable and use --token-env NAME"
+        )
+
+
+def parse_connect_line(magic: Any, line: str) -> Namespace:
+    """The options of a `%chat_connect` line. argparse's errors quote what it could not use,
+    which may be a token typed in the wrong place: they name only the options instead."""
+    try:
+        return parse_argstring(magic, line)
+    except UsageError as exc:
+        message = str(exc)
+        if "unrecognized arguments" in message:
+            names = [word.split("=", 1)[0] for word in _words(line) if word.startswith("-")]
+            known = {name for action in magic.parser._actions for name in action.option_strings}
+            unknown = [name for name in names if name not in known]
+            detail = f": {', '.join(unknown)}" if unknown else " (values not shown)"
+            raise UsageError(f"unrecognized arguments{detail}; see %chat_connect?") from None
+        for word in _words(line):
+            if not word.startswith("-") and len(word) >= 4:
+                message = message.replace(word, "…")
+        raise UsageError(message) from None
+
+
+def _unset(name: str) -> str:
+    # A value that does not look like a variable name may be the token itself: not shown.
+    shown = name if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) else "(not shown)"
+    return (
+        f"the environment variable {shown} is not set; --token-env takes the name of the "
+        "variable that holds the token (like AGENTS_TOKEN), never the token"
+    )
+
+
+def _words(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
 
 
 class DemoServer:
@@ -73,7 +122,7 @@ def connect(args: Namespace, demo: DemoServer) -> Chat:
     if args.token_env:
         token = os.environ.get(args.token_env)
         if not token:
-            raise UsageError(f"the environment variable {args.token_env} is not set")
+            raise UsageError(_unset(args.token_env))
     url, dialect, defaults = args.url, args.dialect, {}
     if args.demo:
         url, dialect = demo.url(), dialect or "chats"

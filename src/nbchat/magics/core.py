@@ -15,7 +15,7 @@ from IPython.core.magic import (
     needs_local_scope,
     no_var_expand,
 )
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, parse_argstring
 from IPython.display import display
 
 from ..chat import Chat
@@ -23,9 +23,9 @@ from ..errors import ConfigurationError, NbchatError, StreamError
 from ..events import Reply
 from ..markdown import first_code_block, turns_markdown, turns_text
 from ..session import Session, session
-from .connect import DemoServer, connect, connect_arguments
+from .connect import DemoServer, connect, connect_arguments, parse_connect_line
 from .display import LiveView, OnScreen, show_final
-from .options import chat_arguments, interpolate, split_options
+from .options import chat_arguments, interpolate, magic_options, split_options
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -79,7 +79,7 @@ class ChatMagics(Magics):
         The token is never typed in: `--token-env NAME` reads it from the variable NAME.
         Prints nothing, so notebooks stay the same from run to run (nbval).
         """
-        args = parse_argstring(self.chat_connect, line)
+        args = parse_connect_line(self.chat_connect, line)
         if not line.strip():
             print(repr(self._chat()))
             return
@@ -92,7 +92,7 @@ class ChatMagics(Magics):
         self._chat().new()
 
     @line_magic
-    @magic_arguments()
+    @magic_options
     @argument("-n", "--last", type=int, default=None, help="only the last N turns")
     def chat_history(self, line: str) -> None:
         """Show the conversation so far as Markdown."""
