@@ -134,6 +134,9 @@ class Proxy:
     def __str__(self) -> str:
         return f"the proxy {safe_url(self.url)} (from {self.variable})"
 
+    def __repr__(self) -> str:  # the URL may carry the proxy's password
+        return f"Proxy({safe_url(self.url)!r}, variable={self.variable!r})"
+
 
 def proxy_for(url: str) -> Proxy | None:
     """The proxy for `url` from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY, as Python's
