@@ -14,6 +14,7 @@ from leaks import assert_no_secret
 
 import nbchat
 from nbchat import errors
+from nbchat.client import proxy_for
 from nbchat.server import start_server
 
 from .faultserver import FaultServer, Script, sse
@@ -150,3 +151,11 @@ def test_a_refusing_proxy_is_named_without_its_credentials(
     assert_no_secret(
         f"{message} {caught.value!r} {reply.to_dict()}", "ppass-secret", "puser:ppass-secret"
     )
+
+
+def test_the_proxy_password_stays_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://puser:ppass-secret@proxy.invalid:3128")
+    proxy = proxy_for("https://api.example.com/v1")
+    assert proxy is not None and proxy.url.startswith("http://puser:")  # httpx gets it whole
+    assert_no_secret(f"{proxy!r} {proxy}", "ppass-secret")
+    assert str(proxy) == "the proxy http://proxy.invalid:3128 (from HTTPS_PROXY)"
