@@ -87,7 +87,7 @@ class ClientConfig:
             "cookies": cookies if isinstance(cookies, httpx.Cookies) else None,
             "timeout": httpx.Timeout(self.timeout),
             # Our own transport: the proxy is the one decided above (or none), not httpx's.
-            "transport": transport(proxy=proxy),  # type: ignore[call-arg]
+            "transport": transport(proxy=proxy),
         }
 
     @functools.cached_property
@@ -149,11 +149,11 @@ def proxy_for(url: str) -> Proxy | None:
     parsed = _parse_url(url)
     if parsed is None or is_loopback(parsed.host):
         return None
-    proxies = urllib.request.getproxies_environment()
+    proxies = urllib.request.getproxies()
     for scheme in (parsed.scheme, "all"):
         proxy = proxies.get(scheme)
         if proxy and scheme in PROXY_VARIABLES:
-            if urllib.request.proxy_bypass_environment(parsed.host, proxies):
+            if urllib.request.proxy_bypass(parsed.host):
                 return None
             return Proxy(proxy if "://" in proxy else f"http://{proxy}", PROXY_VARIABLES[scheme])
     return None

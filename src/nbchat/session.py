@@ -9,6 +9,7 @@ import os
 import threading
 
 from .chat import Chat
+from .dialects import DEFAULT_DIALECT, DIALECTS, connection_settings
 from .redact import Redactor
 
 __all__ = ["Session", "current_chat", "session", "use_chat"]
@@ -43,12 +44,17 @@ class Session:
 
     def redact(self, text: str) -> str:
         """`text` with the current Chat's secrets masked in any form (`Chat.redact`), and the
-        value of the token's variable, should the Chat not hold it."""
+        values of the variable named at connect time and of every variable the current
+        dialect reads a secret from (e.g. NBCHAT_TOKEN), should the Chat not hold them."""
         with self._lock:
-            chat, name = self._chat, self._token_env or "NBCHAT_TOKEN"
+            chat = self._chat
+            names = [self._token_env] if self._token_env else []
+            dialect = DIALECTS.get(chat.dialect) if chat else None
+        kind = dialect or DIALECTS[DEFAULT_DIALECT]
+        names += [env for item in connection_settings(kind) if item.secret for env in item.env]
         if chat is not None:
             text = chat.redact(text)
-        return Redactor([os.environ.get(name, "").strip()])(text)
+        return Redactor([os.environ.get(name, "").strip() for name in names])(text)
 
 
 #: The kernel's one session: a notebook has one current conversation.

@@ -1,6 +1,6 @@
 """`ChatWidget`: a chat panel (anywidget) on a `Chat`, streaming without blocking the kernel.
 
-The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.send`,
+The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.ask`,
 `%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
 keep working. Text reaches the views as batched custom messages; the finished turn is committed
 once to the synced `messages` trait, which is also what a saved notebook keeps.
@@ -14,7 +14,8 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
-{"type": "retry", "turn"}, {"type": "new"}.
+{"type": "retry", "turn"}, {"type": "new"}. Other messages (anywidget's own, e.g. commands)
+are left to anywidget: `Widget.send` keeps its ipywidgets meaning.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ import anywidget
 import traitlets
 from IPython import get_ipython
 
-from .chat import Chat, EventStream, Turn
+from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
 from .session import current_chat
+from .turn import Turn
 
 log = logging.getLogger("nbchat")
 
@@ -96,8 +98,12 @@ class ChatWidget(anywidget.AnyWidget):
     def chat(self) -> Chat:
         return self._chat
 
-    def send(self, text: str, *, model: str | None = None) -> None:  # type: ignore[override]
-        """Send `text` as if typed in the panel; the reply streams on a background thread."""
+    def ask(self, text: str, *, model: str | None = None) -> None:
+        """Send `text` as if typed in the panel; the reply streams on a background thread.
+
+        Returns at once; `wait()` blocks until the reply finished. Raises NbchatError while this
+        widget's previous reply still streams, ConfigurationError for an empty message.
+        """
         with self._lock:
             if self._stream is not None:
                 raise NbchatError("a reply is still streaming: stop() it or wait() for it")
@@ -128,7 +134,7 @@ class ChatWidget(anywidget.AnyWidget):
         """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
         for message in self.messages:
             if message["turn"] == turn_id and message["role"] == "user":
-                self.send(message["text"])
+                self.ask(message["text"])
                 return
         raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
 
@@ -233,7 +239,7 @@ class ChatWidget(anywidget.AnyWidget):
     def _post(self, message: dict[str, Any]) -> None:
         """Send a numbered custom message; callers hold the lock so numbers match the order."""
         self._seq += 1
-        super().send({**message, "seq": self._seq})
+        self.send({**message, "seq": self._seq})
 
     def _flush(self) -> None:
         with self._lock:
@@ -247,7 +253,7 @@ class ChatWidget(anywidget.AnyWidget):
             for live in self._live.values():
                 live.take()
             live_turns = [live.snapshot() for live in self._live.values()]
-            super().send({"type": "sync", "seq": self._seq, "live": live_turns})
+            self.send({"type": "sync", "seq": self._seq, "live": live_turns})
 
     def _on_view_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
@@ -255,14 +261,14 @@ class ChatWidget(anywidget.AnyWidget):
             if kind == "sync":
                 self._sync()
             elif kind == "send":
-                self.send(str(content.get("text", "")))
+                self.ask(str(content.get("text", "")))
             elif kind == "stop":
                 self.stop()
             elif kind == "retry":
                 self.retry(str(content.get("turn", "")))
             elif kind == "new":
                 self.new()
-            else:
+            elif kind is not None:
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
             log.warning("chat widget: %s", exc)
@@ -274,15 +280,28 @@ class _LiveTurn:
     def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
         self.key = key
-        self.text = turn.reply.text
+        # Text as parts, joined when read: `str +=` would copy the whole text on every delta.
+        self._text = [turn.reply.text]
+        self._pending: list[str] = []
         self.tools = _tool_dicts(turn.reply)
-        self.pending = ""
         self.changed_tools: set[int] = set()
+
+    @property
+    def text(self) -> str:
+        """Everything the views have been or will be sent of this turn's text."""
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0]
+
+    @property
+    def pending(self) -> bool:
+        """Whether text is waiting for the next flush."""
+        return bool(self._pending)
 
     def add(self, turn: Turn, event: Event) -> None:
         if isinstance(event, TextDelta):
-            self.text += event.text
-            self.pending += event.text
+            self._text.append(event.text)
+            self._pending.append(event.text)
         elif isinstance(event, ToolCall | ToolResult):
             # The reply has folded this event in already (it is added before listeners run).
             tools = _tool_dicts(turn.reply)
@@ -293,10 +312,10 @@ class _LiveTurn:
 
     def take(self) -> dict[str, Any]:
         """The pending delta, which then counts as sent ("tools" only when one changed)."""
-        delta: dict[str, Any] = {"turn": self.key, "text": self.pending}
+        delta: dict[str, Any] = {"turn": self.key, "text": "".join(self._pending)}
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
-        self.pending = ""
+        self._pending.clear()
         self.changed_tools.clear()
         return delta
 
@@ -359,7 +378,7 @@ def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
 def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
     """The two transcript entries of a finished turn."""
     reply = turn.reply.to_dict()
-    user = {
+    user: dict[str, Any] = {
         "id": f"{key}-user",
         "turn": key,
         "role": "user",
@@ -398,7 +417,7 @@ def _output_to(header: dict[str, Any] | None) -> Iterator[None]:
     without this, a background thread's output goes to whichever cell runs at that moment.
     """
     shell = get_ipython()
-    routed = [
+    routed: list[Any] = [
         target
         for target in (sys.stdout, sys.stderr, getattr(shell, "display_pub", None), shell)
         if header is not None and hasattr(target, "set_thread_parent")
