@@ -151,7 +151,7 @@ class ChatWidget(anywidget.AnyWidget):
         """Call `callback(reply)` whenever a turn finishes (whoever sent it).
 
         What the callback prints or displays goes to where the message came from, whichever
-        cell runs when the reply ends: the `%%chat` cell, or the cell that called `send()`;
+        cell runs when the reply ends: the `%%chat` cell, or the cell that called `ask()`;
         for a message typed in the panel, the kernel's log (JupyterLab's Log Console), as
         for any widget callback. In a cell that has finished, JupyterLab shows it only if
         the cell is still listening; `reply` is also in `widget.chat.history`. (Routing by

@@ -152,7 +152,7 @@ CALLBACK = (
 def test_callback_output_goes_to_the_cell_that_sent(kernel: Kernel, server: ServerHandle) -> None:
     session = Session(kernel)
     _run(session, CALLBACK.format(url=server.url))
-    sender = _run(session, "w.send('/stream 50 10 10')")  # returns at once; the reply takes ~0.5 s
+    sender = _run(session, "w.ask('/stream 50 10 10')")  # returns at once; the reply takes ~0.5 s
     # This cell is the one running when the reply ends and the callback prints.
     other = _run(session, "r = w.wait(30)\ntime.sleep(0.3)\nprint('other cell', r.status)")
     messages = session.drain()

@@ -15,6 +15,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from ..chat import Chat
 from ..dialects import DEFAULT_DIALECT, DIALECTS, Dialect, connection_settings
 from ..errors import NbchatError
+from ..redact import Redactor
 from ..settings import Setting, from_environment, missing
 
 if TYPE_CHECKING:
@@ -197,8 +198,8 @@ def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:
         else:
             try:
                 value = item.read(text, item.option)
-            except NbchatError as exc:
-                raise UsageError(str(exc)) from None
+            except NbchatError as exc:  # without the typed text: it may be a misplaced token
+                raise UsageError(Redactor([text])(str(exc))) from None
         given[item.name] = value
     return given
 
