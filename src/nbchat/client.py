@@ -24,6 +24,7 @@ import httpx
 from . import errors
 from .cookies import CookieFile, CookiesArg, load_cookies
 from .dialects import HttpRequest
+from .dialects.base import replace_lone_surrogates
 from .redact import Redactor
 
 log = logging.getLogger("nbchat")
@@ -243,6 +244,16 @@ def server_message(response: httpx.Response) -> str:
     return text[:500] or response.reason_phrase or "no message"
 
 
+def json_answer(response: httpx.Response) -> Any:
+    """A whole JSON answer. Lone UTF-16 halves (legal JSON, but not text) become U+FFFD, as
+    in streams: they could not be written to an output or a saved notebook."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise errors.ServerError(response.status_code, "the answer is not JSON") from None
+    return replace_lone_surrogates(body)
+
+
 def retry_after(response: httpx.Response) -> float | None:
     """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
     value = response.headers.get("retry-after")
@@ -335,11 +346,7 @@ class Client:
         return response
 
     def post_json(self, request: HttpRequest) -> Any:
-        response = self._send(request, stream=False)
-        try:
-            return response.json()
-        except ValueError:
-            raise errors.ServerError(response.status_code, "the answer is not JSON") from None
+        return json_answer(self._send(request, stream=False))
 
     def _send(self, request: HttpRequest, *, stream: bool) -> httpx.Response:
         attempt = 0
@@ -389,11 +396,7 @@ class AsyncClient:
         return response
 
     async def post_json(self, http: httpx.AsyncClient, request: HttpRequest) -> Any:
-        response = await self._send(http, request, stream=False)
-        try:
-            return response.json()
-        except ValueError:
-            raise errors.ServerError(response.status_code, "the answer is not JSON") from None
+        return json_answer(await self._send(http, request, stream=False))
 
     async def _send(
         self, http: httpx.AsyncClient, request: HttpRequest, *, stream: bool
