@@ -139,6 +139,11 @@ class Chat:
         learned on the first message when it was not given)."""
         return self._target
 
+    def redact(self, text: str) -> str:
+        """`text` with this conversation's secrets (token, URL password, cookie values) masked
+        as `***`, in any form: raw, escaped, URL-encoded or base64."""
+        return self._config.redact(text)
+
     def __repr__(self) -> str:
         fields = {k: v for k, v in vars(self._target).items() if v}
         shown = ", ".join(f"{k}={v!r}" for k, v in fields.items())
@@ -274,7 +279,7 @@ class Chat:
         return turn
 
     def _decoder(self) -> EventDecoder:
-        return EventDecoder(self._dialect.decoder())
+        return EventDecoder(self._dialect.decoder(), self.redact)
 
     def _http(self) -> Client:
         with self._lock:

@@ -9,20 +9,24 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import functools
+import ipaddress
 import json
 import logging
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from . import errors
-from .cookies import CookiesArg, load_cookies
+from .cookies import CookieFile, CookiesArg, load_cookies
 from .dialects import HttpRequest
+from .dialects.base import replace_lone_surrogates
+from .redact import Redactor
 
 log = logging.getLogger("nbchat")
 
@@ -32,8 +36,16 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SSE_ENCODING = "utf-8-sig"
 
 
+#: The proxy variables, by the URL scheme they serve ("all" serves every scheme).
+PROXY_VARIABLES = {"http": "HTTP_PROXY", "https": "HTTPS_PROXY", "all": "ALL_PROXY"}
+
+
 @dataclass(frozen=True)
 class ClientConfig:
+    """How to reach one server. The token is stripped of surrounding whitespace (a token read
+    from a file often ends with a newline); one with a space or control character inside it
+    raises ConfigurationError, without showing it."""
+
     base_url: str
     token: str | None = None
     cookies: CookiesArg = None
@@ -41,19 +53,121 @@ class ClientConfig:
     max_retries: int = 2
     max_retry_wait: float = 60.0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "token", clean_token(self.token))
+
     def __repr__(self) -> str:
         # Never show the token or cookie values.
         return f"ClientConfig(base_url={safe_url(self.base_url)!r}, timeout={self.timeout})"
 
-    def httpx_options(self) -> dict[str, Any]:
+    @functools.cached_property
+    def proxy(self) -> Proxy | None:
+        return proxy_for(self.base_url)
+
+    @functools.cached_property
+    def redact(self) -> Redactor:
+        """Masks the token, the URL's and the proxy's passwords, and the cookie values."""
+        url = _parse_url(self.base_url)
+        try:
+            cookies = self.cookie_source
+        except errors.ConfigurationError:  # unreadable: then no request carried its values
+            cookies = httpx.Cookies()
+        secrets = [self.token, *cookies.values()]
+        for part in (url, _parse_url(self.proxy.url) if self.proxy else None):
+            if part is not None and part.password:
+                secrets += [part.password, f"{part.username}:{part.password}"]
+        return Redactor(secrets)
+
+    def httpx_options(self, transport: Callable[..., Any]) -> dict[str, Any]:
+        """Client arguments; `transport` is httpx.HTTPTransport or its async twin."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        proxy = self.proxy.url if self.proxy else None
+        cookies = self.cookie_source
         return {
             "base_url": self.base_url,
             "headers": headers,
-            "cookies": load_cookies(self.cookies),
+            "cookies": cookies if isinstance(cookies, httpx.Cookies) else None,
             "timeout": httpx.Timeout(self.timeout),
-            "verify": tls_context(),
+            # Our own transport: the proxy is the one decided above (or none), not httpx's.
+            "transport": transport(proxy=proxy, verify=tls_context()),
         }
+
+    @functools.cached_property
+    def cookie_source(self) -> httpx.Cookies | CookieFile:
+        """Cookies for every request, or a cookies.txt file matched to each (read once)."""
+        return load_cookies(self.cookies)
+
+    def build_request(
+        self, http: httpx.Client | httpx.AsyncClient, request: HttpRequest
+    ) -> httpx.Request:
+        """The httpx request, with the cookies a cookies.txt file has for its URL."""
+        built = http.build_request(
+            request.method, request.path, json=request.json, headers=request.headers
+        )
+        source = self.cookie_source
+        if isinstance(source, CookieFile):
+            from_file = "; ".join(f"{c.name}={c.value}" for c in source.for_url(built.url))
+            from_server = built.headers.get("Cookie")  # what the server set meanwhile
+            if from_file:
+                built.headers["Cookie"] = "; ".join(filter(None, [from_file, from_server]))
+        return built
+
+
+def clean_token(token: str | None) -> str | None:
+    """The token without surrounding whitespace; None if nothing is left."""
+    if token is None:
+        return None
+    token = token.strip()
+    if any(not " " < char < "\x7f" for char in token):
+        raise errors.ConfigurationError(
+            "the token has a space, a line break or a non-ASCII character inside it, which an "
+            "HTTP header cannot carry (the token is not shown): check where it is set"
+        )
+    return token or None
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The proxy a URL is reached through, and the environment variable that named it."""
+
+    url: str
+    variable: str
+
+    def __str__(self) -> str:
+        return f"the proxy {safe_url(self.url)} (from {self.variable})"
+
+    def __repr__(self) -> str:  # the URL may carry the proxy's password
+        return f"Proxy({safe_url(self.url)!r}, variable={self.variable!r})"
+
+
+def proxy_for(url: str) -> Proxy | None:
+    """The proxy for `url` from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY, as Python's
+    urllib reads them (lower-case names win), or None to connect directly.
+
+    Loopback hosts (localhost, 127.0.0.0/8, ::1) are always reached directly, as browsers do:
+    a proxy elsewhere cannot reach this machine's loopback, and the reference server that
+    `%chat_connect --demo` and `start_server` run listens there.
+    """
+    parsed = _parse_url(url)
+    if parsed is None or is_loopback(parsed.host):
+        return None
+    proxies = urllib.request.getproxies()
+    for scheme in (parsed.scheme, "all"):
+        proxy = proxies.get(scheme)
+        if proxy and scheme in PROXY_VARIABLES:
+            if urllib.request.proxy_bypass(parsed.host):
+                return None
+            return Proxy(proxy if "://" in proxy else f"http://{proxy}", PROXY_VARIABLES[scheme])
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @functools.cache
@@ -65,10 +179,15 @@ def tls_context() -> ssl.SSLContext:
 
 def safe_url(url: str) -> str:
     """The URL without any user:password part, for messages."""
+    parsed = _parse_url(url)
+    return str(parsed.copy_with(username=None, password=None)) if parsed else "<invalid URL>"
+
+
+def _parse_url(url: str) -> httpx.URL | None:
     try:
-        return str(httpx.URL(url).copy_with(username=None, password=None))
+        return httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
-        return "<invalid URL>"
+        return None
 
 
 class Silence(Exception):
@@ -133,6 +252,16 @@ def server_message(response: httpx.Response) -> str:
     return text[:500] or response.reason_phrase or "no message"
 
 
+def json_answer(response: httpx.Response) -> Any:
+    """A whole JSON answer. Lone UTF-16 halves (legal JSON, but not text) become U+FFFD, as
+    in streams: they could not be written to an output or a saved notebook."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise errors.ServerError(response.status_code, "the answer is not JSON") from None
+    return replace_lone_surrogates(body)
+
+
 def retry_after(response: httpx.Response) -> float | None:
     """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
     value = response.headers.get("retry-after")
@@ -149,17 +278,42 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def status_error(response: httpx.Response) -> errors.APIStatusError:
-    return errors.status_error(
-        response.status_code, server_message(response), retry_after(response)
-    )
+def status_error(response: httpx.Response, redact: Redactor) -> errors.APIStatusError:
+    message = redact(server_message(response))
+    return errors.status_error(response.status_code, message, retry_after(response))
 
 
-def transport_error(exc: httpx.TransportError, base_url: str) -> errors.NbchatError:
-    where = safe_url(base_url)
+def transport_error(exc: httpx.TransportError, config: ClientConfig) -> errors.NbchatError:
+    """nbchat's error for a failed request, worded from facts that hold no secret: the URL
+    without userinfo, the proxy, the exception's type and the operating system's reason.
+
+    httpx's own messages can quote a header (an invalid token, say) and are never used.
+    """
+    where = safe_url(config.base_url)
+    if config.proxy is not None:
+        where += f" through {config.proxy}"
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.LocalProtocolError):
+        return errors.ConfigurationError(
+            f"the request to {where} could not be sent ({kind}): a header value, such as a "
+            "cookie, has a character HTTP does not allow (the value is not shown)"
+        )
     if isinstance(exc, httpx.TimeoutException):
-        return errors.TimeoutError(f"no answer from {where} in time ({type(exc).__name__})")
-    return errors.ConnectionError(f"cannot reach {where}: {exc or type(exc).__name__}")
+        return errors.TimeoutError(f"no answer from {where} in time ({kind})")
+    reason = _os_reason(exc)
+    return errors.ConnectionError(f"cannot reach {where}: {reason + ' ' if reason else ''}({kind})")
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The operating system's words for the failure under `exc` ("Connection refused")."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and isinstance(cause.strerror, str):
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return ""
 
 
 def retry_wait(failure: errors.NbchatError, attempt: int, config: ClientConfig) -> float | None:
@@ -187,7 +341,7 @@ class Client:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self._http = httpx.Client(**config.httpx_options())
+        self._http = httpx.Client(**config.httpx_options(httpx.HTTPTransport))
 
     def close(self) -> None:
         self._http.close()
@@ -200,11 +354,7 @@ class Client:
         return response
 
     def post_json(self, request: HttpRequest) -> Any:
-        response = self._send(request, stream=False)
-        try:
-            return response.json()
-        except ValueError:
-            raise errors.ServerError(response.status_code, "the answer is not JSON") from None
+        return json_answer(self._send(request, stream=False))
 
     def _send(self, request: HttpRequest, *, stream: bool) -> httpx.Response:
         attempt = 0
@@ -220,22 +370,20 @@ class Client:
                 attempt += 1
 
     def _send_once(self, request: HttpRequest, *, stream: bool) -> httpx.Response:
-        built = self._http.build_request(
-            request.method, request.path, json=request.json, headers=request.headers
-        )
+        built = self.config.build_request(self._http, request)
         try:
             response = self._http.send(built, stream=stream)
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         if response.is_success:
             return response
         try:
             response.read()
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         finally:
             response.close()
-        raise status_error(response)
+        raise status_error(response, self.config.redact)
 
 
 class AsyncClient:
@@ -245,7 +393,7 @@ class AsyncClient:
         self.config = config
 
     def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**self.config.httpx_options())
+        return httpx.AsyncClient(**self.config.httpx_options(httpx.AsyncHTTPTransport))
 
     async def open_stream(
         self, http: httpx.AsyncClient, request: HttpRequest, deadline: Deadline
@@ -256,11 +404,7 @@ class AsyncClient:
         return response
 
     async def post_json(self, http: httpx.AsyncClient, request: HttpRequest) -> Any:
-        response = await self._send(http, request, stream=False)
-        try:
-            return response.json()
-        except ValueError:
-            raise errors.ServerError(response.status_code, "the answer is not JSON") from None
+        return json_answer(await self._send(http, request, stream=False))
 
     async def _send(
         self, http: httpx.AsyncClient, request: HttpRequest, *, stream: bool
@@ -280,19 +424,17 @@ class AsyncClient:
     async def _send_once(
         self, http: httpx.AsyncClient, request: HttpRequest, *, stream: bool
     ) -> httpx.Response:
-        built = http.build_request(
-            request.method, request.path, json=request.json, headers=request.headers
-        )
+        built = self.config.build_request(http, request)
         try:
             response = await http.send(built, stream=stream)
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         if response.is_success:
             return response
         try:
             await response.aread()
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.base_url) from None
+            raise transport_error(exc, self.config) from None
         finally:
             await response.aclose()
-        raise status_error(response)
+        raise status_error(response, self.config.redact)

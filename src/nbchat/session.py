@@ -10,6 +10,7 @@ import threading
 
 from .chat import Chat
 from .dialects import DEFAULT_DIALECT, DIALECTS, connection_settings
+from .redact import Redactor
 
 __all__ = ["Session", "current_chat", "session", "use_chat"]
 
@@ -42,19 +43,18 @@ class Session:
             self._chat, self._token_env = None, None
 
     def redact(self, text: str) -> str:
-        """`text` with the token's value replaced by ***: the value of the variable named at
-        connect time, and of every variable the current dialect reads a secret from (e.g.
-        NBCHAT_TOKEN)."""
+        """`text` with the current Chat's secrets masked in any form (`Chat.redact`), and the
+        values of the variable named at connect time and of every variable the current
+        dialect reads a secret from (e.g. NBCHAT_TOKEN), should the Chat not hold them."""
         with self._lock:
+            chat = self._chat
             names = [self._token_env] if self._token_env else []
-            dialect = DIALECTS.get(self._chat.dialect) if self._chat else None
+            dialect = DIALECTS.get(chat.dialect) if chat else None
         kind = dialect or DIALECTS[DEFAULT_DIALECT]
         names += [env for item in connection_settings(kind) if item.secret for env in item.env]
-        for name in names:
-            token = os.environ.get(name)
-            if token:
-                text = text.replace(token, "***")
-        return text
+        if chat is not None:
+            text = chat.redact(text)
+        return Redactor([os.environ.get(name, "").strip() for name in names])(text)
 
 
 #: The kernel's one session: a notebook has one current conversation.

@@ -22,8 +22,9 @@ import httpx_sse
 
 from .client import Deadline, Silence
 from .dialects import Decoder, MalformedPayload
+from .dialects.base import replace_lone_surrogates, whole_characters
 from .errors import APIStatusError, NbchatError
-from .events import Done, Error, Event, Reply
+from .events import Done, Error, Event, Reply, TextDelta
 from .turn import Turn, TurnKind
 
 log = logging.getLogger("nbchat")
@@ -36,10 +37,17 @@ Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 class EventDecoder:
     """Maps SSE messages to normalized events (through the dialect's decoder for this
-    stream) and knows when a stream is over."""
+    stream) and knows when a stream is over.
 
-    def __init__(self, decoder: Decoder) -> None:
+    Text joins across deltas as a browser joins JavaScript strings: a character whose two
+    UTF-16 halves arrive in two payloads becomes one character; a half left alone becomes
+    U+FFFD. Only payloads with such halves leave the common path (see `parse_json_object`).
+    """
+
+    def __init__(self, decoder: Decoder, redact: Callable[[str], str] = str) -> None:
         self._decoder = decoder
+        self._redact = redact  # a server's error message might quote the token
+        self._high = ""  # a first UTF-16 half waiting for the next delta's second half
         self.finished = False
 
     def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
@@ -50,29 +58,48 @@ class EventDecoder:
             events = self._decoder.decode(data, sse.event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
-        if len(events) == 1 and not isinstance(events[0], TERMINAL):
-            return events  # the common case, without the loop below
-        return self._through_terminal(events)
+        if len(events) == 1 and not self._high:  # the common case: one delta, whole characters
+            event = events[0]
+            if type(event) is TextDelta and not (
+                "\ud800" <= event.text[-1:] <= "\udfff" or "\ud800" <= event.text[:1] <= "\udfff"
+            ):
+                return events
+        return self._fold(events)
 
     def end_of_stream(self) -> list[Event]:
         if self.finished:
             return []
         try:
-            events = self._through_terminal(self._decoder.end())
+            events = self._fold(self._decoder.end())
         except MalformedPayload as exc:
-            events = [Error("malformed", str(exc))]
+            events = self._fold([Error("malformed", str(exc))])
         if self.finished:
             return events
-        self.finished = True
-        return [*events, Error("incomplete", "the stream ended before the reply was complete")]
+        incomplete = Error("incomplete", "the stream ended before the reply was complete")
+        return [*events, *self._fold([incomplete])]
 
-    def _through_terminal(self, events: list[Event]) -> list[Event]:
-        """`events` up to the first Done or Error, which finishes the stream."""
-        for index, event in enumerate(events):
+    def _fold(self, events: list[Event]) -> list[Event]:
+        """`events` up to the first Done or Error, which finishes the stream; text joined
+        across UTF-16 halves, and error messages without secrets."""
+        out: list[Event] = []
+        for event in events:
+            if type(event) is TextDelta:
+                text = self._high + event.text
+                self._high = text[-1] if "\ud800" <= text[-1:] <= "\udbff" else ""
+                text = whole_characters(text[: len(text) - len(self._high)])
+                if text:
+                    out.append(TextDelta(text))
+                continue
+            if self._high:  # the second half did not come: the first is not a character
+                out.append(TextDelta("\ufffd"))
+                self._high = ""
+            if type(event) is Error:
+                event = Error(event.code, self._redact(event.message))
+            out.append(replace_lone_surrogates(event))
             if isinstance(event, TERMINAL):
                 self.finished = True
-                return events[: index + 1]
-        return events
+                break
+        return out
 
     def failure(self, exc: BaseException) -> Error:
         self.finished = True
@@ -84,7 +111,7 @@ class EventDecoder:
             return Error("malformed", str(exc))
         if isinstance(exc, httpx.TransportError):
             return Error("connection", f"the connection broke mid-stream ({type(exc).__name__})")
-        return Error("stream", f"{type(exc).__name__}: {exc}")
+        return Error("stream", self._redact(f"{type(exc).__name__}: {exc}"))
 
 
 def failure_event(exc: NbchatError) -> Error:

@@ -20,16 +20,19 @@ are left to anywidget: `Widget.send` keeps its ipywidgets meaning.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
+from IPython import get_ipython
 
 from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
@@ -84,6 +87,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._last_sent: EventStream | None = None
         self._thread: threading.Thread | None = None
         self._callbacks: list[ReplyCallback] = []
+        self._senders: dict[str, dict[str, Any] | None] = {}  # Turn.id → its request's header
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
@@ -104,6 +108,7 @@ class ChatWidget(anywidget.AnyWidget):
             if self._stream is not None:
                 raise NbchatError("a reply is still streaming: stop() it or wait() for it")
             events = self._chat.stream(text, model=model)
+            self._senders[events.turn.id] = _sender()  # this thread's request: cell or panel
             self._stream = self._last_sent = events
             self.status = "streaming"
             self._thread = threading.Thread(
@@ -143,7 +148,15 @@ class ChatWidget(anywidget.AnyWidget):
             self.messages = []
 
     def on_reply(self, callback: ReplyCallback, remove: bool = False) -> None:
-        """Call `callback(reply)` whenever a turn finishes (whoever sent it)."""
+        """Call `callback(reply)` whenever a turn finishes (whoever sent it).
+
+        What the callback prints or displays goes to where the message came from, whichever
+        cell runs when the reply ends: the `%%chat` cell, or the cell that called `ask()`;
+        for a message typed in the panel, the kernel's log (JupyterLab's Log Console), as
+        for any widget callback. In a cell that has finished, JupyterLab shows it only if
+        the cell is still listening; `reply` is also in `widget.chat.history`. (Routing by
+        thread needs ipykernel 7; older kernels write to the cell running at that moment.)
+        """
         if remove:
             self._callbacks.remove(callback)
         else:
@@ -186,6 +199,8 @@ class ChatWidget(anywidget.AnyWidget):
         with self._lock:
             if turn.id in self._ended:
                 return
+            if kind == "turn_start" and turn.id not in self._senders:
+                self._senders[turn.id] = _sender()  # sent from code on its own thread
             if kind == "turn_end":
                 self._end(turn)
             elif turn.id not in self._live:
@@ -194,11 +209,12 @@ class ChatWidget(anywidget.AnyWidget):
                 self._live[turn.id].add(turn, event)
                 self._flusher.poke()
         if kind == "turn_end":
-            for callback in list(self._callbacks):
-                try:
-                    callback(turn.reply)
-                except Exception:
-                    log.exception("an on_reply callback failed")
+            with _output_to(self._senders.pop(turn.id, None)):
+                for callback in list(self._callbacks):
+                    try:
+                        callback(turn.reply)
+                    except Exception:
+                        log.exception("an on_reply callback failed")
 
     def _key(self, turn: Turn) -> str:
         """Short per-widget turn keys ("t1", "t2"...) keep every delta message small."""
@@ -383,3 +399,35 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "error": reply["error"],
     }
     return [user, assistant]
+
+
+def _sender() -> dict[str, Any] | None:
+    """The header of the request this thread serves (a cell's execute_request, a widget's
+    comm message), as the kernel tracks it; None outside a kernel."""
+    shell = get_ipython()
+    header = getattr(shell, "parent_header", None)
+    return dict(header) if header else None
+
+
+@contextlib.contextmanager
+def _output_to(header: dict[str, Any] | None) -> Iterator[None]:
+    """Send what this thread prints or displays meanwhile as output of the request `header`.
+
+    ipykernel keeps the parent of stdout, stderr and display per thread (`set_thread_parent`);
+    without this, a background thread's output goes to whichever cell runs at that moment.
+    """
+    shell = get_ipython()
+    routed: list[Any] = [
+        target
+        for target in (sys.stdout, sys.stderr, getattr(shell, "display_pub", None), shell)
+        if header is not None and hasattr(target, "set_thread_parent")
+    ]
+    tokens = [(target, target.set_thread_parent(header)) for target in routed]
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        for target, token in reversed(tokens):
+            target.reset_thread_parent(token)

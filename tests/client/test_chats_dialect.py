@@ -160,3 +160,15 @@ def test_missing_target_fields_are_configuration_errors() -> None:
         chat.send("hi")
     with pytest.raises(ConfigurationError, match="dialect"):
         nbchat.Chat("http://127.0.0.1:1", dialect="smoke-signals")
+
+
+def test_a_whole_answer_with_lone_surrogate_halves_is_still_text(fault: FaultServer) -> None:
+    response = '{"id": "m2", "content": "rocket \\ud83d\\ude80, half \\ud83d, other half \\ude80"}'
+    body = f'{{"data": {{"id": "m1", "response": {response}}}}}'.encode()
+    fault.script(
+        f"/api/chats/{CHAT_ID}/messages",
+        Script(201, {"Content-Type": "application/json"}, [body]),
+    )
+    reply = chat_for(fault).send("hi", stream=False)
+    assert reply.text == "rocket 🚀, half \ufffd, other half \ufffd"
+    reply.text.encode("utf-8")

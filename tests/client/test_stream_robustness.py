@@ -150,3 +150,66 @@ def test_a_non_sse_answer_is_malformed(fault: FaultServer) -> None:
     assert events.reply.error.code == "malformed"
     assert isinstance(events.reply.events[0], Error)
     assert not isinstance(events.reply.events[0], TextDelta)
+
+
+def raw_sse(*payloads: str) -> list[bytes | Pause | Cut]:
+    """`data:` events written exactly as given (escapes and all), UTF-8 encoded."""
+    return [f"data: {payload}\n\n".encode() for payload in payloads]
+
+
+def text_payload(json_string: str) -> str:
+    return '{"type": "text", "content": "' + json_string + '"}'
+
+
+def test_surrogate_halves_split_across_payloads_join(fault: FaultServer) -> None:
+    # Legal JSON: a server that cuts UTF-16 text between the halves of 🚀 (U+1F680).
+    body = raw_sse(text_payload("to the moon \\ud83d"), text_payload("\\ude80 now"))
+    reply = run(fault, [*HELLO, *body, *DONE])
+    assert (reply.text, reply.status) == ("Hello worldto the moon 🚀 now", "complete")
+    reply.text.encode("utf-8")  # a real character, not two halves
+
+
+def test_surrogate_halves_in_their_own_payloads(fault: FaultServer) -> None:
+    body = raw_sse(text_payload("\\ud83d"), text_payload("\\ude80"), text_payload("\\ud83c"))
+    body += raw_sse(text_payload("\\udf0d!"))
+    reply = run(fault, [*body, *DONE])
+    assert (reply.text, reply.status) == ("🚀🌍!", "complete")
+
+
+@pytest.mark.parametrize(
+    ("parts", "text"),
+    [
+        (["a\\ud83d", "b"], "a\ufffdb"),  # a first half followed by no second half
+        (["a", "\\ude80b"], "a\ufffdb"),  # a second half with no first half
+        (["a\\ud83db"], "a\ufffdb"),  # a lone half inside one payload
+        (["end \\ud83d"], "end \ufffd"),  # the stream finishes while a half waits
+    ],
+)
+def test_lone_surrogate_halves_become_replacement_characters(
+    fault: FaultServer, parts: list[str], text: str
+) -> None:
+    reply = run(fault, [*raw_sse(*(text_payload(p) for p in parts)), *DONE])
+    assert (reply.text, reply.status) == (text, "complete")
+
+
+def test_lone_surrogate_halves_outside_text_are_replaced(fault: FaultServer) -> None:
+    call = '{"type": "tool_call", "name": "look\\ud83d", "args": {"q\\ude80": ["x\\ud83d"]}}'
+    reply = run(fault, [*raw_sse(call), *DONE])
+    assert reply.status == "complete"
+    assert (reply.tool_calls[0].name, reply.tool_calls[0].args) == (
+        "look\ufffd",
+        {"q\ufffd": ["x\ufffd"]},
+    )
+
+
+def test_nan_is_still_malformed(fault: FaultServer) -> None:
+    reply = run(fault, [*HELLO, *raw_sse('{"type": "text", "content": "\\u00e9", "n": NaN}')])
+    assert (reply.text, reply.error.code) == ("Hello world", "malformed")
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_unicode_line_separators_inside_data_stay_text(fault: FaultServer, separator: str) -> None:
+    # SSE splits lines on CR and LF only; Python's str.splitlines also splits on these.
+    payload = json.dumps({"type": "text", "content": f"one{separator}two"}, ensure_ascii=False)
+    reply = run(fault, [*raw_sse(payload), *DONE])
+    assert (reply.text, reply.status) == (f"one{separator}two", "complete")

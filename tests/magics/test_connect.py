@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from client.faultserver import FaultServer, Script, sse
+from client.test_http_errors import free_port
+from leaks import assert_no_secret
 
 from nbchat.server import ServerHandle, start_server
 
-from .conftest import Kernel, text_of
+from .conftest import Execution, Kernel, text_of
 
 TOKEN = "tok-5f3c9e0d-magics-secret"
 TOKEN_ENV = "NBCHAT_TEST_SECRET"
@@ -162,6 +165,64 @@ def test_demo_uses_the_server_nbchat_demo_runs(server: ServerHandle) -> None:
         threads = kernel.eval("[t.name for t in __import__('threading').enumerate()]")
         assert "nbchat-server" not in threads  # no server of its own in the kernel
         assert text_of(kernel.ok("%%chat\n/echo shared server")) == "shared server"
+    finally:
+        kernel.shutdown()
+
+
+TYPED_SECRET = "sk-typed-8c1f0e9b7a6d5c4b"
+
+
+def said_about(execution: Execution) -> str:
+    """Everything the kernel answered to a cell, without the echo of the cell's own code."""
+    messages = [m for m in execution.messages if m["msg_type"] != "execute_input"]
+    return json.dumps([execution.reply, *messages], default=str)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        f"--token {TYPED_SECRET}",
+        f"--token={TYPED_SECRET}",
+        f"--dialect agents --agent a --token {TYPED_SECRET} --timeout 5",
+        f"--tok {TYPED_SECRET}",  # an abbreviation of --token-env, once
+        f"--token-e {TYPED_SECRET}",
+        f"--token-env {TYPED_SECRET}",  # the token where its variable's name belongs
+        f"{TYPED_SECRET}",  # a second positional argument
+        f"--timeout {TYPED_SECRET}",
+        f"--dialect {TYPED_SECRET}",
+    ],
+)
+def test_a_token_typed_into_chat_connect_is_refused_and_never_echoed(
+    module_kernel: Kernel, options: str
+) -> None:
+    execution = module_kernel.run(f"%chat_connect http://127.0.0.1:9 {options}")
+    assert execution.reply["status"] == "error"
+    assert execution.reply["ename"] == "UsageError"
+    assert_no_secret(said_about(execution), TYPED_SECRET)
+
+
+def test_the_token_flag_says_what_to_do(module_kernel: Kernel) -> None:
+    execution = module_kernel.run(f"%chat_connect http://127.0.0.1:9 --token {TYPED_SECRET}")
+    assert "use --token-env NAME" in execution.reply["evalue"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["%chat_connect http://127.0.0.1:9 --dia agents", "%chat_history --la 1", "%chat --mod m hi"],
+)
+def test_options_are_never_abbreviated(module_kernel: Kernel, line: str) -> None:
+    execution = module_kernel.run(line)
+    assert execution.reply["ename"] == "UsageError"
+    assert "unrecognized arguments" in execution.reply["evalue"]
+
+
+def test_demo_is_reached_directly_whatever_the_proxy_settings() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    proxies = {"HTTP_PROXY": closed, "HTTPS_PROXY": closed, "ALL_PROXY": closed}
+    kernel = Kernel(env={**proxies, "NO_PROXY": "localhost"})
+    try:
+        kernel.ok("%load_ext nbchat\n%chat_connect --demo")
+        assert "`2+2` = **4**." in text_of(kernel.ok("%%chat\ncalculate 2+2"))
     finally:
         kernel.shutdown()
 

@@ -1,21 +1,38 @@
-"""The demo notebooks, executed with a known token, never keep it anywhere.
+"""Secrets never stay in an executed notebook, its saved JSON or its HTML export.
 
-Sources, outputs, metadata and the saved widget state are all scanned as the JSON a user would
-commit. The notebooks read the token from NBCHAT_TEST_TOKEN when it is set.
+The demo notebooks run with a known token (they read NBCHAT_TEST_TOKEN when it is set); then
+the secret-leak matrix: a known token (from the environment, with whitespace around it), a
+password in the URL's userinfo, and a session cookie from a cookies.txt file, each taken
+through a successful reply, a failed request (401, a server that quotes the secret back, a
+refused connection), reprs, widget state and `%chat_history` in a real kernel; the notebook is
+saved and exported with `jupyter nbconvert --to html`. Sources, outputs, metadata and widget
+state are scanned as the JSON a user would commit, for every form of the secret (raw, repr- or
+JSON-escaped, URL-encoded, base64).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 import pytest
+from client.faultserver import FaultServer, Script
+from client.test_http_errors import free_port
+from leaks import assert_no_secret, leaks
 from nbclient import NotebookClient
 
+from nbchat.server import ServerHandle, start_server
+
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
+JUPYTER = str(Path(sys.executable).with_name("jupyter"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -38,9 +55,123 @@ def test_executed_notebook_keeps_no_secret(
     nbformat.write(notebook, saved)
     text = saved.read_text()
     assert json.loads(text)["cells"], "the notebook did not save"
-    assert token not in text
+    assert_no_secret(text, token)
 
 
 def test_the_scan_has_secrets_to_look_for() -> None:
     users = [p.name for p in NOTEBOOKS if "NBCHAT_TEST_TOKEN" in p.read_text()]
     assert "failures.ipynb" in users
+
+
+@pytest.fixture(scope="module")
+def secret() -> str:
+    return f"sk-{secrets.token_hex(16)}"
+
+
+@pytest.fixture(scope="module")
+def secured(secret: str) -> Iterator[ServerHandle]:
+    """The reference server, accepting the secret as bearer token or session cookie."""
+    with start_server(token=secret, delay=0.0) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def echo(secret: str) -> Iterator[FaultServer]:
+    """A server that refuses every message and quotes the secret back, in several forms."""
+    quoted = f"{secret} {quote(secret)} {base64.b64encode(secret.encode()).decode()}"
+    body = f'{{"error": "unauthorized", "message": "rejected credential {quoted}"}}'.encode()
+    refuse = Script(401, {"Content-Type": "application/json"}, [body])
+    with FaultServer() as server:
+        for path in ("/chat/stream", "/api/chats"):
+            server.script(path, refuse)
+        yield server
+
+
+def with_userinfo(url: str, secret: str) -> str:
+    return url.replace("http://", f"http://nbuser:{secret}@")
+
+
+#: How the magics connect to each target, per way of holding the secret. URLs come from the
+#: environment into the `urls` variable, so no cell holds a secret.
+CONNECT = {
+    "env token": "%chat_connect {{urls[{target!r}]}} --dialect agents --agent ag_demo "
+    "--token-env NBCHAT_TEST_SECRET",
+    "url userinfo": "%chat_connect {{urls[{target!r}]}} --dialect agents --agent ag_demo",
+    "cookies": "%chat_connect {{urls[{target!r}]}} --cookies {{cookies}} --model demo "
+    "--user-id u-1",
+}
+TARGETS = ("ok", "echo", "closed")
+
+
+def matrix_notebook(source: str) -> nbformat.NotebookNode:
+    cells = [
+        "import os, nbchat\n"
+        "urls = {k: os.environ['NBCHAT_TEST_URL_' + k.upper()] for k in ('ok', 'echo', 'closed')}\n"
+        "cookies = os.environ['NBCHAT_TEST_COOKIES']",
+        "%load_ext nbchat",
+    ]
+    for name in TARGETS:
+        cells += [
+            CONNECT[source].format(target=name),
+            f"%%chat -o r_{name}\n/echo hello {name}",
+            f"print(repr(r_{name}), repr(r_{name}.error), r_{name}.to_dict())\nr_{name}",
+            "%chat_connect",
+            f"%chat -o line_{name} calculate 1+1",
+            f"w_{name} = nbchat.ChatWidget()\nw_{name}",
+            "%chat_history",
+            "from nbchat.session import current_chat\n"
+            "chat = current_chat()\n"
+            "print(repr(chat), chat.base_url, repr(chat.history), vars(chat.target))",
+        ]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    return notebook
+
+
+@pytest.mark.parametrize("source", ["env token", "url userinfo", "cookies"])
+def test_no_form_of_a_secret_in_the_saved_notebook_or_its_html(
+    source: str,
+    secret: str,
+    secured: ServerHandle,
+    echo: FaultServer,
+    tmp_path: Path,
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    urls = dict(zip(TARGETS, (secured.url, echo.url, closed), strict=True))
+    if source == "url userinfo":
+        urls = {name: with_userinfo(url, secret) for name, url in urls.items()}
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text(f"127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\t{secret}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBCHAT_")}
+    env.update({f"NBCHAT_TEST_URL_{name.upper()}": url for name, url in urls.items()})
+    env["NBCHAT_TEST_COOKIES"] = str(cookies)
+    env["NBCHAT_TEST_SECRET"] = f"  {secret}\r\n"  # as read from a file: whitespace around it
+
+    notebook = matrix_notebook(source)
+    client = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", allow_errors=True, store_widget_state=True
+    )
+    client.execute(env=env, cwd=str(tmp_path))
+
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    errors = [o["ename"] for o in outputs if o["output_type"] == "error"]
+    # The matrix went where it should: replies, refusals and a refused connection.
+    assert "ConnectionError" in errors
+    assert "AuthenticationError" in errors
+    if source != "url userinfo":  # the reference server takes a token or cookie, not Basic
+        assert any("hello ok" in str(o) for o in outputs)
+    assert notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+
+    saved = tmp_path / "matrix.ipynb"
+    nbformat.write(notebook, saved)
+    subprocess.run(
+        [JUPYTER, "nbconvert", "--to", "html", str(saved)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    exported = saved.with_suffix(".html").read_text()
+    text = saved.read_text()
+    found = {"notebook": leaks(text, [secret]), "html": leaks(exported, [secret])}
+    assert found == {"notebook": [], "html": []}
+    assert "rejected credential ***" in text  # the quoting server was heard, and masked

@@ -116,3 +116,73 @@ def test_widget_shows_what_chat_magic_sent(kernel: Kernel, server: ServerHandle)
     assert customs[0]["type"] == "turn_start"
     end = {"type": "turn_end", "turn": "t1", "status": "complete", "seq": len(customs)}
     assert customs[-1] == end
+
+
+def _run(session: Session, code: str) -> str:
+    """Run a cell to its end, keeping every IOPub message; returns its msg_id."""
+    kc = session.kernel.kc
+    msg_id = kc.execute(code)
+    while True:
+        message = kc.get_iopub_msg(timeout=60)
+        session.iopub.append(message)
+        content = message["content"]
+        if (
+            message["parent_header"].get("msg_id") == msg_id
+            and content.get("execution_state") == "idle"
+        ):
+            return msg_id
+
+
+def _printed_under(messages: list[dict[str, Any]], marker: str) -> list[str]:
+    """The msg_id of the request each stdout text containing `marker` was sent as output of."""
+    return [
+        m["parent_header"].get("msg_id")
+        for m in messages
+        if m["msg_type"] == "stream" and marker in m["content"]["text"]
+    ]
+
+
+CALLBACK = (
+    "import nbchat, time\n"
+    "w = nbchat.ChatWidget(base_url={url!r}, user_id='user-1', model='demo')\n"
+    "w.on_reply(lambda reply: print('callback saw', reply.status))\n"
+)
+
+
+def test_callback_output_goes_to_the_cell_that_sent(kernel: Kernel, server: ServerHandle) -> None:
+    session = Session(kernel)
+    _run(session, CALLBACK.format(url=server.url))
+    sender = _run(session, "w.ask('/stream 50 10 10')")  # returns at once; the reply takes ~0.5 s
+    # This cell is the one running when the reply ends and the callback prints.
+    other = _run(session, "r = w.wait(30)\ntime.sleep(0.3)\nprint('other cell', r.status)")
+    messages = session.drain()
+    assert _printed_under(messages, "other cell") == [other]
+    assert _printed_under(messages, "callback saw complete") == [sender]
+
+
+def test_callback_output_of_a_chat_magic_turn_stays_in_its_cell(
+    kernel: Kernel, server: ServerHandle
+) -> None:
+    session = Session(kernel)
+    _run(
+        session,
+        "%load_ext nbchat\n" + CALLBACK.format(url=server.url) + "nbchat.magics.use_chat(w.chat)",
+    )
+    sender = _run(session, "%%chat --quiet\nhello")
+    assert _printed_under(session.drain(), "callback saw complete") == [sender]
+
+
+def test_callback_output_of_a_panel_message_goes_to_that_message(
+    kernel: Kernel, server: ServerHandle
+) -> None:
+    session = Session(kernel)
+    _run(session, CALLBACK.format(url=server.url) + "comm_id = w.comm.comm_id")
+    comm_id = session.eval("", "comm_id")
+    kc = kernel.kc
+    data = {"method": "custom", "content": {"type": "send", "text": "/stream 50 10 10"}}
+    message = kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+    kc.shell_channel.send(message)  # what the panel's Send button does
+    other = _run(session, "r = w.wait(30) if w.chat.history else None\ntime.sleep(0.5)")
+    assert session.eval("w.wait(30)", "w.chat.history[-1].reply.status") == "complete"
+    printed = _printed_under(session.drain(), "callback saw complete")
+    assert printed == [message["header"]["msg_id"]], (printed, other)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import threading
-from argparse import Namespace
+from argparse import Action, ArgumentParser, Namespace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -13,12 +15,13 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from ..chat import Chat
 from ..dialects import DEFAULT_DIALECT, DIALECTS, Dialect, connection_settings
 from ..errors import NbchatError
+from ..redact import Redactor
 from ..settings import Setting, from_environment, missing
 
 if TYPE_CHECKING:
     from ..server import ServerHandle
 
-__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_parser"]
+__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_parser", "parse_connect_line"]
 
 #: What `%chat_connect --demo` talks to on the built-in server, per dialect.
 DEMO_TARGETS: dict[str, dict[str, str]] = {
@@ -53,6 +56,7 @@ def connect_parser() -> MagicArgumentParser:
         f"  {name}: {kind.summary.replace('`', '')}" for name, kind in DIALECTS.items()
     )
     parser = MagicArgumentParser(prog="%chat_connect", description=DESCRIPTION, epilog=epilog)
+    parser.allow_abbrev = False  # `--token` must not pass for `--token-env`
     parser.add_argument("-h", "--help", action="store_true", help="show this help")
     parser.add_argument(
         "--dialect",
@@ -72,7 +76,50 @@ def connect_parser() -> MagicArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="start the reference server here and use it"
     )
+    parser.add_argument(
+        "--token",
+        dest="typed_token",
+        nargs="?",
+        action=RefuseToken,
+        help="refused: use --token-env",
+    )
     return parser
+
+
+class RefuseToken(Action):
+    """`--token VALUE` would keep the secret in the notebook: refuse it, without showing it."""
+
+    def __call__(self, parser: ArgumentParser, *args: object, **kwargs: object) -> None:
+        raise UsageError(
+            "--token is not accepted: a token typed in a cell stays in the notebook. Delete it "
+            "from the cell, put it in an environment variable and use --token-env NAME"
+        )
+
+
+def parse_connect_line(parser: MagicArgumentParser, line: str) -> Namespace:
+    """The options of a `%chat_connect` line. argparse's errors quote what it could not use,
+    which may be a token typed in the wrong place: they name only the options instead."""
+    try:
+        return parser.parse_argstring(line)
+    except UsageError as exc:
+        message = str(exc)
+        if "unrecognized arguments" in message:
+            names = [word.split("=", 1)[0] for word in _words(line) if word.startswith("-")]
+            known = {name for action in parser._actions for name in action.option_strings}
+            unknown = [name for name in names if name not in known]
+            detail = f": {', '.join(unknown)}" if unknown else " (values not shown)"
+            raise UsageError(f"unrecognized arguments{detail}; see %chat_connect?") from None
+        for word in _words(line):
+            if not word.startswith("-") and len(word) >= 4:
+                message = message.replace(word, "…")
+        raise UsageError(message) from None
+
+
+def _words(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
 
 
 class DemoServer:
@@ -149,11 +196,20 @@ def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:
         if item.secret:
             value = os.environ.get(text)
             if not value:
-                raise UsageError(f"the environment variable {text} is not set")
+                raise UsageError(_unset(text))
         else:
             try:
                 value = item.read(text, item.option)
-            except NbchatError as exc:
-                raise UsageError(str(exc)) from None
+            except NbchatError as exc:  # without the typed text: it may be a misplaced token
+                raise UsageError(Redactor([text])(str(exc))) from None
         given[item.name] = value
     return given
+
+
+def _unset(name: str) -> str:
+    # A value that does not look like a variable name may be the token itself: not shown.
+    shown = name if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) else "(not shown)"
+    return (
+        f"the environment variable {shown} is not set; --token-env takes the name of the "
+        "variable that holds the token (like AGENTS_TOKEN), never the token"
+    )

@@ -14,7 +14,7 @@ from IPython.core.magic import (
     needs_local_scope,
     no_var_expand,
 )
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, parse_argstring
 from IPython.display import display
 
 from ..chat import Chat
@@ -22,9 +22,9 @@ from ..errors import ConfigurationError, NbchatError
 from ..events import Reply
 from ..markdown import first_code_block, turns_html, turns_text
 from ..session import Session, session
-from .connect import DemoServer, connect, connect_parser
+from .connect import DemoServer, connect, connect_parser, parse_connect_line
 from .display import LiveView, OnScreen, show_final
-from .options import chat_arguments, interpolate, split_options
+from .options import chat_arguments, interpolate, magic_options, split_options
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -80,7 +80,7 @@ class ChatMagics(Magics):
         variable NAME. Prints nothing, so notebooks stay the same from run to run (nbval).
         """
         parser = connect_parser()
-        args = parser.parse_argstring(line)
+        args = parse_connect_line(parser, line)
         if args.help:
             print(parser.format_help())
             return
@@ -96,7 +96,7 @@ class ChatMagics(Magics):
         self._chat().new()
 
     @line_magic
-    @magic_arguments()
+    @magic_options
     @argument("-n", "--last", type=int, default=None, help="only the last N turns")
     def chat_history(self, line: str) -> None:
         """Show the conversation so far, rendered (sanitized HTML) with a plain-text twin."""

@@ -12,7 +12,15 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..errors import TemplateError
 from ..template import interpolate as template_interpolate
 
-__all__ = ["chat_arguments", "chat_lines", "interpolate", "split_options"]
+__all__ = ["chat_arguments", "chat_lines", "interpolate", "magic_options", "split_options"]
+
+
+def magic_options(func: Any) -> Any:
+    """The argument parser of a magic, with whole option names only: argparse would take
+    `--token` for `--token-env` (and put the value after it into an error message)."""
+    func = magic_arguments()(func)
+    func.parser.allow_abbrev = False  # read at parse time; IPython's parser takes no such argument
+    return func
 
 
 def chat_arguments(func: Any) -> Any:
@@ -33,7 +41,7 @@ def chat_arguments(func: Any) -> Any:
     ]
     for option in reversed(options):
         func = option(func)
-    return magic_arguments()(func)
+    return magic_options(func)
 
 
 #: `%chat ...` or `name = %chat ...` on one line, with its indentation.
