@@ -33,6 +33,31 @@ class TextDelta:
 
 
 @dataclass(slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning ("thinking"), streamed before or between its answer.
+
+    OpenAI-compatible servers that reason (vLLM, llama.cpp, Ollama, DeepSeek) send it as
+    `reasoning_content` or `reasoning` beside `content` in each delta.
+    """
+
+    text: str
+    type: ClassVar[str] = "reasoning"
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A tool call still streaming: `arguments` is the JSON text received so far (not parsed).
+
+    The complete call follows as one `ToolCall` with parsed `args`.
+    """
+
+    id: str | None
+    name: str
+    arguments: str
+    type: ClassVar[str] = "tool_call_delta"
+
+
+@dataclass(slots=True)
 class ToolCall:
     name: str
     args: Any = None
@@ -48,10 +73,27 @@ class ToolResult:
     type: ClassVar[str] = "tool_result"
 
 
+@dataclass(frozen=True)
+class Source:
+    """A citation a server attached to its reply: a link and, when given, its title."""
+
+    url: str | None = None
+    title: str | None = None
+
+
 @dataclass(slots=True)
 class Done:
+    """The reply is complete.
+
+    `finish_reason` is the server's word for why it ended, where it says: "stop" (a natural
+    end), "length" (cut off by a token limit), "tool_calls", "content_filter". `sources` are
+    the citations it sent with the reply.
+    """
+
     message_id: str | None = None
     usage: Usage | None = None
+    finish_reason: str | None = None
+    sources: tuple[Source, ...] = ()
     type: ClassVar[str] = "done"
 
 
@@ -69,7 +111,7 @@ class Error:
     type: ClassVar[str] = "error"
 
 
-Event = Start | TextDelta | ToolCall | ToolResult | Done | Error
+Event = Start | TextDelta | ReasoningDelta | ToolCallDelta | ToolCall | ToolResult | Done | Error
 
 
 @dataclass
@@ -88,34 +130,39 @@ class Reply:
     """Everything one assistant turn produced, built up event by event.
 
     A reply is usable at every moment: while streaming, after an error (partial text kept),
-    or after the user stopped it.
+    or after the user stopped it. `reasoning` is the model's thinking, apart from `text`;
+    `finish_reason` is "length" when the model was cut off by a token limit; `sources` are
+    citations the server sent.
     """
 
     message_id: str | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     usage: Usage | None = None
+    finish_reason: str | None = None
+    sources: list[Source] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     status: Status = "streaming"
     error: Error | None = None
     created_at: str | None = None
     user_message_id: str | None = None
-    # Deltas are joined on read: appending to one string would copy it on every delta.
     _parts: list[str] = field(default_factory=list, repr=False, compare=False)
+    _reasoning: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        parts, count = self._parts, len(self._parts)
-        if count > 1:
-            # Replace only what was joined, so a delta appended meanwhile by a streaming
-            # thread is kept.
-            parts[:count] = ["".join(parts[:count])]
-        return parts[0] if parts else ""
+        return _joined(self._parts)
+
+    @property
+    def reasoning(self) -> str:
+        return _joined(self._reasoning)
 
     def add(self, event: Event) -> None:
         """Fold one event into the reply."""
         self.events.append(event)
         if isinstance(event, TextDelta):
             self._parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self._reasoning.append(event.text)
         elif isinstance(event, Start):
             self.message_id = event.message_id or self.message_id
         elif isinstance(event, ToolCall):
@@ -125,6 +172,8 @@ class Reply:
         elif isinstance(event, Done):
             self.message_id = event.message_id or self.message_id
             self.usage = event.usage
+            self.finish_reason = event.finish_reason
+            self.sources.extend(event.sources)
             self.status = "complete"
         elif isinstance(event, Error):
             self.error = event
@@ -157,6 +206,9 @@ class Reply:
             "status": self.status,
             "tool_calls": [dataclasses.asdict(call) for call in self.tool_calls],
             "usage": dataclasses.asdict(self.usage) if self.usage else None,
+            "reasoning": self.reasoning,
+            "finish_reason": self.finish_reason,
+            "sources": [dataclasses.asdict(source) for source in self.sources],
             "error": {"code": self.error.code, "message": self.error.message}
             if self.error
             else None,
@@ -168,3 +220,13 @@ class Reply:
     def __repr__(self) -> str:
         preview = self.text if len(self.text) <= 60 else self.text[:57] + "..."
         return f"Reply(status={self.status!r}, text={preview!r}, tool_calls={len(self.tool_calls)})"
+
+
+def _joined(parts: list[str]) -> str:
+    """Deltas joined on read: appending to one string would copy it on every delta."""
+    count = len(parts)
+    if count > 1:
+        # Replace only what was joined, so a delta appended meanwhile by a streaming thread
+        # is kept.
+        parts[:count] = ["".join(parts[:count])]
+    return parts[0] if parts else ""
