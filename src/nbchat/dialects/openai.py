@@ -1,0 +1,287 @@
+"""The `openai` wire format: Chat Completions, as OpenAI, vLLM, Ollama, llama.cpp, LM Studio and
+LiteLLM serve it (https://platform.openai.com/docs/api-reference/chat).
+
+The backend keeps no state, so every request carries the whole conversation. A streamed reply
+comes as `chat.completion.chunk` objects whose `choices[0].delta` holds content, reasoning or
+tool-call fragments; then, when asked with `stream_options.include_usage`, a chunk with
+`choices: []` and `usage`; then `data: [DONE]`.
+
+What real servers do besides the reference, and this module accepts:
+- reasoning as `delta.reasoning_content` (vLLM, llama.cpp, DeepSeek) or `delta.reasoning`
+  (Ollama, newer vLLM);
+- tool-call fragments without `index`, or with one index for several calls, told apart by
+  `id`; the name and id repeated in every fragment (llama-cpp-python);
+- no usage chunk when streaming (llama-cpp-python), or usage on the finishing chunk;
+- an `{"error": {...}}` object in the middle of a stream (vLLM, OpenAI);
+- a stream that ends after `finish_reason` without `data: [DONE]`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..events import (
+    Done,
+    Error,
+    Event,
+    ReasoningDelta,
+    Reply,
+    Start,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolResult,
+    Usage,
+)
+from .base import MalformedPayload, parse_json_object
+
+DONE = "[DONE]"
+#: Body fields the dialect writes itself; `params` may not set them.
+RESERVED = frozenset({"model", "messages", "stream"})
+
+
+@dataclass
+class _PartialCall:
+    """A tool call whose fragments are still arriving."""
+
+    index: int | None
+    id: str | None
+    name: str = ""
+    arguments: str = ""
+
+
+def parse_arguments(arguments: str) -> Any:
+    """A tool call's arguments: the parsed JSON, `{}` for none, or the text itself when it is
+    not JSON (small models write broken JSON; the caller still sees what they wrote)."""
+    if not arguments.strip():
+        return {}
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
+
+
+def usage_of(raw: Any) -> Usage | None:
+    """OpenAI's `usage` (prompt/completion/total tokens) as a `Usage`."""
+    if not isinstance(raw, dict):
+        return None
+    counts = [raw.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")]
+    return Usage(*(count if type(count) is int else None for count in counts))
+
+
+def server_error(payload: dict[str, Any]) -> Error | None:
+    """The `Error` event for an `{"error": ...}` object in a stream or an answer."""
+    error = payload.get("error")
+    if error is None:
+        return None
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type") or "server"
+        return Error(str(code), str(error.get("message") or code))
+    return Error("server", str(error))
+
+
+class StreamDecoder:
+    """Decodes one streamed reply: fresh for each stream, since it merges tool-call fragments.
+
+    `feed` takes one SSE `data` payload; `end` is called when the stream ends, and completes a
+    reply whose server sent `finish_reason` but no `[DONE]`.
+    """
+
+    def __init__(self) -> None:
+        self.finished = False
+        self._started = False
+        self._message_id: str | None = None
+        self._calls: list[_PartialCall] = []
+        self._usage: Usage | None = None
+        self._finish_reason: str | None = None
+
+    def feed(self, data: str) -> list[Event]:
+        if self.finished:
+            return []  # bytes after [DONE] or an error are ignored
+        if data.strip() == DONE:
+            return self._done()
+        payload = parse_json_object(data)
+        failure = server_error(payload)
+        if failure is not None:
+            self.finished = True
+            return [failure]
+        events: list[Event] = []
+        if not self._started and isinstance(payload.get("id"), str):
+            self._started = True
+            self._message_id = payload["id"]
+            events.append(Start(self._message_id))
+        usage = usage_of(payload.get("usage"))
+        if usage is not None:
+            self._usage = usage
+        choices = payload.get("choices") or []
+        if not isinstance(choices, list):
+            raise MalformedPayload("'choices' is not a list")
+        for choice in choices:
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                self._choice(choice, events)
+        return events
+
+    def end(self) -> list[Event]:
+        """The stream closed. Complete if the server had finished, else nothing (incomplete)."""
+        if self.finished or self._finish_reason is None:
+            return []
+        return self._done()
+
+    def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:
+        delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            raise MalformedPayload("'delta' is not an object")
+        for key in ("reasoning_content", "reasoning"):
+            reasoning = delta.get(key)
+            if isinstance(reasoning, str) and reasoning:
+                events.append(ReasoningDelta(reasoning))
+                break
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            events.append(TextDelta(content))
+        elif content is not None and not isinstance(content, str):
+            raise MalformedPayload("'delta.content' is not a string")
+        for fragment in delta.get("tool_calls") or []:
+            if isinstance(fragment, dict):
+                events.append(self._merge(fragment))
+        reason = choice.get("finish_reason")
+        if isinstance(reason, str) and reason:
+            self._finish_reason = reason
+            events.extend(self._complete_calls())
+
+    def _merge(self, fragment: dict[str, Any]) -> ToolCallDelta:
+        """Fold one fragment into its call: found by `id` first, else by `index`."""
+        call_id = fragment.get("id") if isinstance(fragment.get("id"), str) else None
+        index = fragment.get("index") if type(fragment.get("index")) is int else None
+        call = self._find(call_id, index)
+        if call is None:
+            call = _PartialCall(index, call_id)
+            self._calls.append(call)
+        function = fragment.get("function") or {}
+        name, arguments = function.get("name"), function.get("arguments")
+        if isinstance(name, str) and name and not call.name:
+            call.name = name
+        if isinstance(arguments, str):
+            call.arguments += arguments
+        return ToolCallDelta(call.id, call.name, call.arguments)
+
+    def _find(self, call_id: str | None, index: int | None) -> _PartialCall | None:
+        if call_id is not None:
+            for call in self._calls:
+                if call.id == call_id:
+                    return call
+        for call in reversed(self._calls):
+            if index is not None and call.index != index:
+                continue
+            if call_id is not None and call.id is not None:
+                return None  # a new id at a used index (or with no index): a new call
+            if call_id is not None:
+                call.id = call_id
+            return call
+        return None
+
+    def _complete_calls(self) -> list[Event]:
+        calls, self._calls = self._calls, []
+        return [ToolCall(c.name, parse_arguments(c.arguments), c.id) for c in calls]
+
+    def _done(self) -> list[Event]:
+        self.finished = True
+        return [
+            *self._complete_calls(),
+            Done(self._message_id, self._usage, self._finish_reason),
+        ]
+
+
+def parse_completion(body: Any) -> Reply:
+    """A `Reply` from a non-streaming answer (a `chat.completion` object)."""
+    if not isinstance(body, dict):
+        raise MalformedPayload("the answer is not a JSON object")
+    reply = Reply()
+    failure = server_error(body)
+    if failure is not None:
+        reply.add(failure)
+        return reply
+    try:
+        choice = body["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError):
+        raise MalformedPayload("the answer has no choices[0].message") from None
+    message_id = body.get("id") if isinstance(body.get("id"), str) else None
+    events: list[Event] = [Start(message_id)]
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        events.append(ReasoningDelta(reasoning))
+    if isinstance(message.get("content"), str) and message["content"]:
+        events.append(TextDelta(message["content"]))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        arguments = function.get("arguments")
+        events.append(
+            ToolCall(
+                str(function.get("name") or ""),
+                parse_arguments(arguments if isinstance(arguments, str) else ""),
+                call.get("id"),
+            )
+        )
+    reason = choice.get("finish_reason")
+    events.append(Done(message_id, usage_of(body.get("usage")), reason or None))
+    for event in events:
+        reply.add(event)
+    return reply
+
+
+def conversation_messages(
+    system: str | None, turns: list[tuple[str, Reply | None]]
+) -> list[dict[str, Any]]:
+    """The `messages` array for a conversation: the system message, then each turn's user
+    message and what the assistant answered, in the order it happened (text, tool calls that
+    got results, their results, more text). Reasoning is not sent back, as OpenAI and
+    DeepSeek ask; tool calls with no result are left out (the API rejects them)."""
+    messages: list[dict[str, Any]] = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    for user, reply in turns:
+        messages.append({"role": "user", "content": user})
+        if reply is not None:
+            messages.extend(_assistant_messages(reply))
+    return messages
+
+
+def _assistant_messages(reply: Reply) -> list[dict[str, Any]]:
+    answered = {
+        call.id for call in reply.tool_calls if call.done and call.id is not None
+    }
+    messages: list[dict[str, Any]] = []
+    text: list[str] = []
+    calls: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if text or calls:
+            message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+            if calls:
+                message["tool_calls"] = list(calls)
+            messages.append(message)
+        messages.extend(results)
+        text.clear()
+        calls.clear()
+        results.clear()
+
+    for event in reply.events:
+        if isinstance(event, TextDelta):
+            if calls:
+                flush()
+            text.append(event.text)
+        elif isinstance(event, ToolCall) and event.id in answered:
+            if results:
+                flush()
+            arguments = event.args if isinstance(event.args, str) else json.dumps(event.args)
+            function = {"name": event.name, "arguments": arguments}
+            calls.append({"id": event.id, "type": "function", "function": function})
+        elif isinstance(event, ToolResult) and event.id in answered:
+            content = event.result if isinstance(event.result, str) else json.dumps(event.result)
+            results.append({"role": "tool", "tool_call_id": event.id, "content": content})
+    flush()
+    return messages
