@@ -361,6 +361,9 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "tool_calls": reply["tool_calls"],
         "usage": reply["usage"],
         "error": reply["error"],
+        "reasoning": reply["reasoning"],
+        "finish_reason": reply["finish_reason"],
+        "sources": reply["sources"],
     }
     return [user, assistant]
 
