@@ -33,6 +33,7 @@ import traitlets
 from .chat import Chat, EventStream, Turn
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
+from .session import current_chat
 
 log = logging.getLogger("nbchat")
 
@@ -52,7 +53,7 @@ ReplyCallback = Callable[[Reply], None]
 
 class ChatWidget(anywidget.AnyWidget):
     """A chat panel: `ChatWidget(chat)`, `ChatWidget(**Chat arguments)`, or `ChatWidget()` for
-    the magics' current conversation."""
+    the session's current conversation (the one the magics use)."""
 
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
@@ -68,7 +69,7 @@ class ChatWidget(anywidget.AnyWidget):
         if chat is not None and chat_kwargs:
             raise ConfigurationError("pass a Chat or the arguments for one, not both")
         if chat is None:
-            chat = Chat(**chat_kwargs) if chat_kwargs else _current_chat()
+            chat = Chat(**chat_kwargs) if chat_kwargs else current_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
         super().__init__(messages=[m for t in finished for m in _turn_messages(t, self._key(t))])
@@ -366,12 +367,3 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "sources": reply["sources"],
     }
     return [user, assistant]
-
-
-def _current_chat() -> Chat:
-    """The magics' current conversation when the magics are available, else one from env."""
-    try:
-        from .magics import current_chat
-    except ImportError:
-        return Chat()
-    return current_chat()

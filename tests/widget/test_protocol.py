@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import nbchat
+import nbchat.session
 from nbchat.errors import NbchatError
 from nbchat.server import ServerHandle, start_server
 from nbchat.widget import FLUSH_INTERVAL, ChatWidget
@@ -311,16 +310,15 @@ def test_no_secret_reaches_widget_state_or_the_comm(make_chat: MakeChat) -> None
 
 def test_default_chat_comes_from_the_magics(monkeypatch, make_chat: MakeChat) -> None:
     current = make_chat()
-    magics = types.ModuleType("nbchat.magics")
-    magics.current_chat = lambda: current  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nbchat.magics", magics)
+    monkeypatch.setattr(nbchat.session, "session", nbchat.session.Session())
+    nbchat.session.use_chat(current)  # what %chat_connect does
     widget = ChatWidget()
     assert widget.chat is current
     widget.close()
 
 
 def test_default_chat_without_the_magics_reads_the_environment(monkeypatch, server) -> None:
-    monkeypatch.setitem(sys.modules, "nbchat.magics", None)  # import fails
+    monkeypatch.setattr(nbchat.session, "session", nbchat.session.Session())  # none chosen yet
     monkeypatch.setenv("NBCHAT_BASE_URL", server.url)
     monkeypatch.setenv("NBCHAT_DIALECT", "agents")
     monkeypatch.setenv("NBCHAT_AGENT_ID", "ag_demo")
