@@ -9,9 +9,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors, events
-from .chat import Chat, EventStream, Turn
+from .chat import Chat, EventStream
 from .errors import NbchatError, StreamError
 from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, Usage
+from .turn import Turn
 
 if TYPE_CHECKING:
     from .server import ServerHandle, start_server

@@ -83,11 +83,14 @@ class Source:
 
 @dataclass(slots=True)
 class Done:
-    """The reply is complete.
+    """The reply completed.
 
-    `finish_reason` is the server's word for why it ended, where it says: "stop" (a natural
-    end), "length" (cut off by a token limit), "tool_calls", "content_filter". `sources` are
-    the citations it sent with the reply.
+    message_id:    the server's id for the assistant message, when it gives one.
+    usage:         token counts, when the server reports them.
+    finish_reason: why the model stopped, in the backend's words (OpenAI's "stop", "length"
+                   (cut off by a token limit), "tool_calls", "content_filter"); None when the
+                   format does not say.
+    sources:       citations the server sent with the reply.
     """
 
     message_id: str | None = None

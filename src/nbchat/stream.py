@@ -8,44 +8,32 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal
 
 import httpx
 import httpx_sse
 
 from .client import Deadline, Silence
-from .dialects import Dialect, MalformedPayload
+from .dialects import Decoder, MalformedPayload
 from .errors import APIStatusError, NbchatError
 from .events import Done, Error, Event, Reply
+from .turn import Turn, TurnKind
 
 log = logging.getLogger("nbchat")
 
-TurnKind = Literal["turn_start", "event", "turn_end"]
-
 TERMINAL = (Done, Error)  # a reply is over after either
-
-
-@dataclass
-class Turn:
-    """One exchange: what the user said and the reply it got (complete or not)."""
-
-    user: str
-    reply: Reply = field(default_factory=Reply)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 
 class EventDecoder:
-    """Maps SSE messages to normalized events and knows when a stream is over."""
+    """Maps SSE messages to normalized events (through the dialect's decoder for this
+    stream) and knows when a stream is over."""
 
-    def __init__(self, dialect: Dialect) -> None:
-        self._dialect = dialect
+    def __init__(self, decoder: Decoder) -> None:
+        self._decoder = decoder
         self.finished = False
 
     def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
@@ -53,22 +41,32 @@ class EventDecoder:
         if self.finished or not data or data.isspace():
             return []  # keep-alives and empty payloads carry nothing
         try:
-            events = self._dialect.decode(data)
+            events = self._decoder.decode(data, sse.event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
         if len(events) == 1 and not isinstance(events[0], TERMINAL):
             return events  # the common case, without the loop below
+        return self._through_terminal(events)
+
+    def end_of_stream(self) -> list[Event]:
+        if self.finished:
+            return []
+        try:
+            events = self._through_terminal(self._decoder.end())
+        except MalformedPayload as exc:
+            events = [Error("malformed", str(exc))]
+        if self.finished:
+            return events
+        self.finished = True
+        return [*events, Error("incomplete", "the stream ended before the reply was complete")]
+
+    def _through_terminal(self, events: list[Event]) -> list[Event]:
+        """`events` up to the first Done or Error, which finishes the stream."""
         for index, event in enumerate(events):
             if isinstance(event, TERMINAL):
                 self.finished = True
                 return events[: index + 1]
         return events
-
-    def end_of_stream(self) -> list[Event]:
-        if self.finished:
-            return []
-        self.finished = True
-        return [Error("incomplete", "the stream ended before the reply was complete")]
 
     def failure(self, exc: BaseException) -> Error:
         self.finished = True

@@ -30,10 +30,11 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .chat import Chat, EventStream, Turn
+from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
 from .session import current_chat
+from .turn import Turn
 
 log = logging.getLogger("nbchat")
 

@@ -23,7 +23,7 @@ from ..errors import ConfigurationError, NbchatError, StreamError
 from ..events import Reply
 from ..markdown import first_code_block, turns_markdown, turns_text
 from ..session import Session, session
-from .connect import DemoServer, connect, connect_arguments
+from .connect import DemoServer, connect, connect_parser
 from .display import LiveView, OnScreen, show_final
 from .options import chat_arguments, interpolate, split_options
 
@@ -72,19 +72,23 @@ class ChatMagics(Magics):
         return reply if cell is None else None
 
     @line_magic
-    @connect_arguments
     def chat_connect(self, line: str) -> None:
         """Choose the conversation the magics use. With no arguments, show the current one.
 
-        The token is never typed in: `--token-env NAME` reads it from the variable NAME.
-        Prints nothing, so notebooks stay the same from run to run (nbval).
+        `%chat_connect URL --dialect NAME --flag value ...`; `%chat_connect --help` lists every
+        dialect's flags. The token is never typed in: `--token-env NAME` reads it from the
+        variable NAME. Prints nothing, so notebooks stay the same from run to run (nbval).
         """
-        args = parse_argstring(self.chat_connect, line)
+        parser = connect_parser()
+        args = parser.parse_argstring(line)
+        if args.help:
+            print(parser.format_help())
+            return
         if not line.strip():
             print(repr(self._chat()))
             return
-        chat = connect(args, self.demo)
-        self.session.use(chat, token_env=args.token_env)  # silent: the demo's port stays out
+        chat, token_env = connect(args, self.demo)
+        self.session.use(chat, token_env=token_env)  # silent: the demo's port stays out
 
     @line_magic
     def chat_new(self, line: str) -> None:
