@@ -33,7 +33,7 @@ def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extr
 
 def decode(*payloads: str, end: bool = False) -> list[Event]:
     decoder = StreamDecoder()
-    events = [event for payload in payloads for event in decoder.feed(payload)]
+    events = [event for payload in payloads for event in decoder.decode(payload)]
     return events + (decoder.end() if end else [])
 
 
@@ -56,10 +56,10 @@ def test_content_usage_and_done() -> None:
 
 def test_bytes_after_done_are_ignored() -> None:
     decoder = StreamDecoder()
-    decoder.feed(chunk({"content": "a"}, "stop"))
-    assert isinstance(decoder.feed("[DONE]")[-1], Done)
-    assert decoder.feed(chunk({"content": "late"})) == []
-    assert decoder.feed("not json at all") == []
+    decoder.decode(chunk({"content": "a"}, "stop"))
+    assert isinstance(decoder.decode("[DONE]")[-1], Done)
+    assert decoder.decode(chunk({"content": "late"})) == []
+    assert decoder.decode("not json at all") == []
 
 
 def test_no_usage_chunk_means_no_usage() -> None:
@@ -155,8 +155,8 @@ def test_error_object_mid_stream_ends_the_reply() -> None:
     error = {"message": "overloaded", "type": "server_error", "code": "busy"}
     decoder = StreamDecoder()
     events = [
-        *decoder.feed(chunk({"content": "part"})),
-        *decoder.feed(json.dumps({"error": error})),
+        *decoder.decode(chunk({"content": "part"})),
+        *decoder.decode(json.dumps({"error": error})),
     ]
     assert events[-1] == Error("busy", "overloaded")
     assert decoder.finished
@@ -178,7 +178,7 @@ def test_finish_without_done_completes_at_the_end_of_the_stream() -> None:
 )
 def test_malformed_payloads(payload: str) -> None:
     with pytest.raises(MalformedPayload):
-        StreamDecoder().feed(payload)
+        StreamDecoder().decode(payload)
 
 
 def test_parse_completion() -> None:

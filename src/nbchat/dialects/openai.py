@@ -18,10 +18,13 @@ What real servers do besides the reference, and this module accepts:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigurationError
 from ..events import (
     Done,
     Error,
@@ -35,11 +38,80 @@ from ..events import (
     ToolResult,
     Usage,
 )
-from .base import MalformedPayload, parse_json_object
+from ..settings import BASE_URL, TOKEN, setting
+from .base import Decoder, Dialect, HttpRequest, MalformedPayload, parse_json_object
+
+if TYPE_CHECKING:
+    from ..turn import Turn
 
 DONE = "[DONE]"
 #: Body fields the dialect writes itself; `params` may not set them.
 RESERVED = frozenset({"model", "messages", "stream"})
+SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError('expected a JSON object, e.g. {"temperature": 0}')
+    return value
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    model: str | None = setting("model id, e.g. gpt-4", env=["NBCHAT_MODEL"], required=True)
+    system: str | None = setting("system message, sent first in every request")
+    params: Mapping[str, Any] | None = setting(
+        'extra request-body fields, e.g. {"temperature": 0} (JSON for the flag)',
+        parse=_json_object,
+    )
+
+
+class OpenAIDialect(Dialect[OpenAISettings]):
+    name = "openai"
+    summary = (
+        "`POST {base_url}/chat/completions` (base URL with `/v1`), OpenAI-compatible;"
+        " `Authorization: Bearer`"
+    )
+    settings = OpenAISettings
+    # As users of the OpenAI SDKs expect: these variables first, then nbchat's.
+    connection = (
+        dataclasses.replace(
+            BASE_URL,
+            help="server URL with the version path, e.g. http://localhost:11434/v1",
+            env=("OPENAI_BASE_URL", *BASE_URL.env),
+        ),
+        dataclasses.replace(TOKEN, env=("OPENAI_API_KEY", *TOKEN.env)),
+    )
+
+    def request(
+        self, settings: OpenAISettings, history: Sequence[Turn], *, stream: bool
+    ) -> HttpRequest:
+        params = settings.params or {}
+        reserved = sorted(RESERVED & set(params))
+        if reserved:
+            raise ConfigurationError(
+                f"params= cannot set {reserved[0]!r}: the openai dialect writes it itself"
+            )
+        turns = [(turn.user, turn.reply) for turn in history[:-1]]
+        turns.append((history[-1].user, None))
+        body: dict[str, Any] = {
+            "model": settings.model,
+            "messages": conversation_messages(settings.system, turns),
+            "stream": stream,
+        }
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        body.update(params)
+        headers = SSE_HEADERS if stream else JSON_HEADERS
+        return HttpRequest("POST", "/chat/completions", body, headers)
+
+    def parse_reply(self, body: Any) -> Reply:
+        return parse_completion(body)
+
+    def decoder(self) -> StreamDecoder:
+        return StreamDecoder()
 
 
 @dataclass
@@ -82,12 +154,10 @@ def server_error(payload: dict[str, Any]) -> Error | None:
     return Error("server", str(error))
 
 
-class StreamDecoder:
-    """Decodes one streamed reply: fresh for each stream, since it merges tool-call fragments.
-
-    `feed` takes one SSE `data` payload; `end` is called when the stream ends, and completes a
-    reply whose server sent `finish_reason` but no `[DONE]`.
-    """
+class StreamDecoder(Decoder):
+    """Decodes one streamed reply: fresh for each stream, since it merges tool-call fragments
+    and holds `finish_reason` and usage until `[DONE]`. `end` completes a reply whose server
+    sent `finish_reason` but closed the stream without `[DONE]`."""
 
     def __init__(self) -> None:
         self.finished = False
@@ -97,7 +167,7 @@ class StreamDecoder:
         self._usage: Usage | None = None
         self._finish_reason: str | None = None
 
-    def feed(self, data: str) -> list[Event]:
+    def decode(self, data: str, event: str = "message") -> list[Event]:
         if self.finished:
             return []  # bytes after [DONE] or an error are ignored
         if data.strip() == DONE:
@@ -124,7 +194,7 @@ class StreamDecoder:
         return events
 
     def end(self) -> list[Event]:
-        """The stream closed. Complete if the server had finished, else nothing (incomplete)."""
+        """The stream closed: complete if the server had finished, else nothing (incomplete)."""
         if self.finished or self._finish_reason is None:
             return []
         return self._done()
@@ -250,9 +320,7 @@ def conversation_messages(
 
 
 def _assistant_messages(reply: Reply) -> list[dict[str, Any]]:
-    answered = {
-        call.id for call in reply.tool_calls if call.done and call.id is not None
-    }
+    answered = {call.id for call in reply.tool_calls if call.done and call.id is not None}
     messages: list[dict[str, Any]] = []
     text: list[str] = []
     calls: list[dict[str, Any]] = []

@@ -24,7 +24,10 @@ __all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_parser"]
 DEMO_TARGETS: dict[str, dict[str, str]] = {
     "chats": {"model": "demo", "user_id": "notebook"},
     "agents": {"agent_id": "ag_demo"},
+    "openai": {"model": "demo"},
 }
+#: Where each dialect's API lives on the built-in server, below its URL.
+DEMO_PATHS: dict[str, str] = {"openai": "/v1"}
 
 DESCRIPTION = """Choose the conversation the magics use. With no arguments, show the current one.
 
@@ -107,7 +110,8 @@ def connect(args: Namespace, demo: DemoServer) -> tuple[Chat, str | None]:
     given = _given(args, kind)
     token_env = next((text for item, text in _flag_values(args) if item.secret), None)
     if args.demo:
-        given = {**DEMO_TARGETS.get(name, {}), **given, "base_url": demo.url()}
+        base_url = demo.url() + DEMO_PATHS.get(name, "")
+        given = {**DEMO_TARGETS.get(name, {}), **given, "base_url": base_url}
     known = (*connection_settings(kind), *kind.declared())
     try:
         values = from_environment(known, given, os.environ)
