@@ -132,8 +132,16 @@ def _flag_values(args: Namespace) -> list[tuple[Setting, str]]:
     for dest, (item, _names) in _flags().items():
         text = getattr(args, dest, None)
         if text is not None:
-            values.append((item, text))
+            values.append((item, _unquoted(text)))
     return values
+
+
+def _unquoted(text: str) -> str:
+    """IPython splits magic lines keeping quotes (`--system "Be terse."` gives `"Be terse."`);
+    a value quoted whole loses its quotes, as in a shell."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:

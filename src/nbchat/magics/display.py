@@ -34,8 +34,9 @@ class LiveView:
     times and then shows its final form, instead of flooding IOPub with copies of itself.
     """
 
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, *, reasoning: bool = False) -> None:
         self._mime = "text/plain" if fmt == "text" else "text/markdown"
+        self._reasoning = reasoning
         self._handle: Any = display({}, raw=True, display_id=True)
         self._body = ""  # what the live output shows now
         self._sent = 0
@@ -52,7 +53,8 @@ class LiveView:
         allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)
         if self._sent + size > allowance:
             return
-        body = reply_text(reply) if self._mime == "text/plain" else reply_markdown(reply)
+        render = reply_text if self._mime == "text/plain" else reply_markdown
+        body = render(reply, reasoning=self._reasoning)
         if body == self._body:
             return
         self._handle.update({self._mime: body}, raw=True)
@@ -68,11 +70,12 @@ class LiveView:
         self._handle.update({}, raw=True)
 
 
-def show_final(reply: Reply, fmt: str) -> None:
-    """The reply's final output: Markdown and plain text, or plain text only."""
-    data = {"text/plain": reply_text(reply)}
+def show_final(reply: Reply, fmt: str, *, reasoning: bool = False) -> None:
+    """The reply's final output: Markdown and plain text, or plain text only; the reasoning
+    only when asked (`--reasoning`)."""
+    data = {"text/plain": reply_text(reply, reasoning=reasoning)}
     if fmt != "text":
-        data["text/markdown"] = reply_markdown(reply)
+        data["text/markdown"] = reply_markdown(reply, reasoning=reasoning)
     display(data, raw=True)
 
 
