@@ -170,26 +170,40 @@ class StreamDecoder(Decoder):
     def decode(self, data: str, event: str = "message") -> list[Event]:
         if self.finished:
             return []  # bytes after [DONE] or an error are ignored
-        if data.strip() == DONE:
+        if data[0] != "{" and data.strip() == DONE:
             return self._done()
         payload = parse_json_object(data)
-        failure = server_error(payload)
-        if failure is not None:
-            self.finished = True
-            return [failure]
+        # Most chunks are one piece of content and nothing else: answer those first.
+        choices = payload.get("choices")
+        if self._started and type(choices) is list and len(choices) == 1:
+            choice = choices[0]
+            delta = choice.get("delta") if type(choice) is dict else None
+            if type(delta) is dict and len(delta) == 1 and choice.get("finish_reason") is None:
+                content = delta.get("content")
+                plain = "error" not in payload and payload.get("usage") is None
+                if type(content) is str and content and plain and choice.get("index", 0) == 0:
+                    return [TextDelta(content)]
+        return self._chunk(payload, choices)
+
+    def _chunk(self, payload: dict[str, Any], choices: Any) -> list[Event]:
+        if "error" in payload:
+            failure = server_error(payload)
+            if failure is not None:
+                self.finished = True
+                return [failure]
         events: list[Event] = []
         if not self._started and isinstance(payload.get("id"), str):
             self._started = True
             self._message_id = payload["id"]
             events.append(Start(self._message_id))
-        usage = usage_of(payload.get("usage"))
-        if usage is not None:
-            self._usage = usage
-        choices = payload.get("choices") or []
-        if not isinstance(choices, list):
+        if payload.get("usage") is not None:
+            self._usage = usage_of(payload["usage"]) or self._usage
+        if not choices:
+            return events
+        if type(choices) is not list:
             raise MalformedPayload("'choices' is not a list")
         for choice in choices:
-            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            if type(choice) is dict and choice.get("index", 0) == 0:  # nbchat asks for n=1
                 self._choice(choice, events)
         return events
 
