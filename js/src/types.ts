@@ -49,6 +49,8 @@ export interface LiveTurn {
   turn: string;
   user: string;
   text: string;
+  /** The model's reasoning so far ("" when none). */
+  reasoning?: string;
   tool_calls: ToolCall[];
 }
 
@@ -59,8 +61,8 @@ export interface ToolUpdate extends ToolCall {
 
 /** Kernel → front end custom messages. */
 export type KernelMessage =
-  | { type: "turn_start"; seq: number; turn: string; user: string; text: string; tool_calls: ToolCall[] }
-  | { type: "delta"; seq: number; turn: string; text: string; tools?: ToolUpdate[] }
+  | { type: "turn_start"; seq: number; turn: string; user: string; text: string; reasoning?: string; tool_calls: ToolCall[] }
+  | { type: "delta"; seq: number; turn: string; text: string; reasoning?: string; tools?: ToolUpdate[] }
   | { type: "turn_end"; seq: number; turn: string; status: Status }
   | { type: "sync"; seq: number; live: LiveTurn[] };
 

@@ -32,7 +32,7 @@ import traitlets
 
 from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
-from .events import Event, Reply, TextDelta, ToolCall, ToolResult
+from .events import Event, ReasoningDelta, Reply, TextDelta, ToolCall, ToolCallDelta, ToolResult
 from .session import current_chat
 from .turn import Turn
 
@@ -223,7 +223,7 @@ class ChatWidget(anywidget.AnyWidget):
     def _flush(self) -> None:
         with self._lock:
             for live in self._live.values():
-                if live.pending or live.changed_tools:
+                if live.has_pending:
                     self._post({"type": "delta", **live.take()})
 
     def _sync(self) -> None:
@@ -254,34 +254,58 @@ class ChatWidget(anywidget.AnyWidget):
 
 
 class _LiveTurn:
-    """What the views know of one streaming turn, and what is waiting for the next flush."""
+    """What the views know of one streaming turn, and what is waiting for the next flush.
+
+    A tool call whose arguments are still streaming (`ToolCallDelta`) shows as a pending call
+    whose `args` is the argument text so far, until its complete `ToolCall` takes its place.
+    """
 
     def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
         self.key = key
         self.text = turn.reply.text
+        self.reasoning = turn.reply.reasoning
         self.tools = _tool_dicts(turn.reply)
         self.pending = ""
+        self.pending_reasoning = ""
         self.changed_tools: set[int] = set()
+        self._arriving: dict[str, ToolCallDelta] = {}
 
     def add(self, turn: Turn, event: Event) -> None:
         if isinstance(event, TextDelta):
             self.text += event.text
             self.pending += event.text
-        elif isinstance(event, ToolCall | ToolResult):
+        elif isinstance(event, ReasoningDelta):
+            self.reasoning += event.text
+            self.pending_reasoning += event.text
+        elif isinstance(event, ToolCallDelta | ToolCall | ToolResult):
+            if isinstance(event, ToolCallDelta):
+                self._arriving[_call_key(event)] = event
+            elif isinstance(event, ToolCall):
+                self._arriving.pop(_call_key(event), None)
             # The reply has folded this event in already (it is added before listeners run).
-            tools = _tool_dicts(turn.reply)
+            tools = _tool_dicts(turn.reply) + [
+                {"name": d.name, "args": d.arguments, "id": d.id, "result": None, "done": False}
+                for d in self._arriving.values()
+            ]
             self.changed_tools.update(
                 i for i, tool in enumerate(tools) if i >= len(self.tools) or self.tools[i] != tool
             )
             self.tools = tools
 
+    @property
+    def has_pending(self) -> bool:
+        return bool(self.pending or self.pending_reasoning or self.changed_tools)
+
     def take(self) -> dict[str, Any]:
-        """The pending delta, which then counts as sent ("tools" only when one changed)."""
+        """The pending delta, which then counts as sent ("tools" only when one changed,
+        "reasoning" only when some arrived)."""
         delta: dict[str, Any] = {"turn": self.key, "text": self.pending}
+        if self.pending_reasoning:
+            delta["reasoning"] = self.pending_reasoning
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
-        self.pending = ""
+        self.pending = self.pending_reasoning = ""
         self.changed_tools.clear()
         return delta
 
@@ -290,8 +314,13 @@ class _LiveTurn:
             "turn": self.key,
             "user": self.turn.user,
             "text": self.text,
+            "reasoning": self.reasoning,
             "tool_calls": self.tools,
         }
+
+
+def _call_key(event: ToolCallDelta | ToolCall) -> str:
+    return event.id if event.id is not None else f"name:{event.name}"
 
 
 class _Flusher:
