@@ -6,6 +6,7 @@ Used by the tests' fixture and by `record.py`, which records its streams as test
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -82,8 +83,9 @@ def running_peer(log: Path) -> Iterator[Peer]:
         "--interrupt_requests",
         "False",
     ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # its log is read while it runs
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     peer = Peer(f"http://127.0.0.1:{port}/v1", log)
     try:
         _wait_ready(peer, process)
