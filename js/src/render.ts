@@ -44,7 +44,7 @@ export function userMessage(turn: string, text: string, status: Status = "comple
 export function assistantMessage(message: Message, options: RenderOptions): HTMLElement {
   const frame = messageFrame("assistant", message.turn, message.status);
   if (message.reasoning) frame.append(reasoningBox(message.reasoning));
-  if (message.tool_calls.length) frame.append(toolCards(message.tool_calls));
+  if (message.tool_calls.length) frame.append(toolCards(message.tool_calls, true));
   const body = el("div", "nbchat-markdown");
   body.append(renderMarkdown(message.text, options));
   frame.append(body);
@@ -98,20 +98,23 @@ export function sourceList(sources: Source[]): HTMLElement {
   return list;
 }
 
-export function toolCards(calls: ToolCall[]): HTMLElement {
+/** Tool cards; in a finished reply a call without a result was requested but not run (a
+ * stateless backend asks the client to run its tools). */
+export function toolCards(calls: ToolCall[], finished = false): HTMLElement {
   const list = el("div", "nbchat-tools");
-  for (const call of calls) list.append(toolCard(call));
+  for (const call of calls) list.append(toolCard(call, finished));
   return list;
 }
 
-export function toolCard(call: ToolCall): HTMLElement {
+export function toolCard(call: ToolCall, finished = false): HTMLElement {
   const card = el("section", "nbchat-tool");
   card.dataset.testid = "tool-card";
-  card.dataset.state = call.done ? "done" : "pending";
+  card.dataset.state = call.done ? "done" : finished ? "requested" : "pending";
   card.setAttribute("aria-label", `Tool call ${call.name}`);
   const head = el("div", "nbchat-tool-head");
   head.append(el("span", "nbchat-tool-name", call.name));
-  const state = el("span", "nbchat-tool-state", call.done ? "done" : "running…");
+  const label = call.done ? "done" : finished ? "requested, not run" : "running…";
+  const state = el("span", "nbchat-tool-state", label);
   state.setAttribute("role", "status");
   head.append(state);
   card.append(head, el("pre", "nbchat-tool-args", formatJson(call.args)));

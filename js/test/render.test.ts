@@ -35,6 +35,15 @@ describe("assistantMessage", () => {
     expect(frame.querySelector('[data-testid="sources"]')).toBeNull();
   });
 
+  it("marks a finished reply's tool call without a result as requested, not running", () => {
+    const call = { name: "lookup", args: { q: "x" }, id: "c1", result: null, done: false };
+    const card = assistantMessage(message({ tool_calls: [call] }), options).querySelector<HTMLElement>(
+      '[data-testid="tool-card"]',
+    )!;
+    expect(card.dataset.state).toBe("requested");
+    expect(card.querySelector(".nbchat-tool-state")!.textContent).toBe("requested, not run");
+  });
+
   it("notes a reply cut off by the token limit", () => {
     const frame = assistantMessage(message({ finish_reason: "length" }), options);
     expect(frame.querySelector('[data-testid="cut-off"]')!.textContent).toContain("Cut off");
