@@ -5,6 +5,7 @@ Importing nbchat is cheap: the widget, the magics and the reference server load 
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .server import ServerHandle, start_server
     from .widget import ChatWidget
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("nbchat")  # written once, in pyproject.toml
 
 # A library stays quiet unless the application configures logging (retries log warnings).
 logging.getLogger("nbchat").addHandler(logging.NullHandler())

@@ -13,11 +13,20 @@ import httpx
 
 from .client import AsyncClient, Client, ClientConfig, Deadline, safe_url
 from .cookies import CookiesArg
-from .dialects import DEFAULT_DIALECT, connection_settings, get_dialect
-from .errors import ConfigurationError, NbchatError, StreamError
+from .dialects import DEFAULT_DIALECT, HttpRequest, connection_settings, get_dialect
+from .errors import ConfigurationError
 from .events import Event, Reply
 from .settings import from_environment, missing
-from .stream import AsyncEventStream, EventDecoder, EventStream, failure_event
+from .stream import (
+    AsyncEventStream,
+    AsyncSource,
+    AsyncSSESource,
+    AsyncWholeSource,
+    EventDecoder,
+    EventStream,
+    SSESource,
+    WholeSource,
+)
 from .turn import Listener, Turn, TurnKind
 
 log = logging.getLogger("nbchat")
@@ -138,47 +147,80 @@ class Chat:
 
     # -- sending ------------------------------------------------------------------------
 
-    def stream(self, text: str, *, model: str | None = None) -> EventStream:
-        """Stream the reply to `text` as normalized events (`with chat.stream(...) as events`)."""
+    def stream(self, text: str, *, model: str | None = None, whole: bool = False) -> EventStream:
+        """The reply to `text` as a handle: `with chat.stream(text) as events: for event in
+        events: ...`; `events.turn`, `events.reply`, `events.stop()`.
+
+        `whole=True` uses the non-streaming endpoint (one JSON answer, then its events); the
+        handle is the same. `model` overrides the model for this message only (dialects with a
+        `model` setting). Raises ConfigurationError for an empty message; opening raises the
+        typed HTTP errors (see `EventStream`).
+        """
         turn = self._new_turn(text)
+        if whole:
+
+            def fetch() -> Reply:
+                request = self._request(turn, model, stream=False)
+                return self._dialect.parse_reply(self._http().post_json(request))
+
+            return EventStream(WholeSource(fetch, turn.reply), turn, self._notify, self.timeout)
 
         def open_response(deadline: Deadline) -> httpx.Response:
-            request = self._dialect.request(self._prepare(model), self._upto(turn), stream=True)
-            return self._http().open_stream(request, deadline)
+            return self._http().open_stream(self._request(turn, model, stream=True), deadline)
 
-        return EventStream(open_response, turn, self._notify, self._decoder(), self.timeout)
+        source = SSESource(open_response, self._decoder())
+        return EventStream(source, turn, self._notify, self.timeout)
 
     def send(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
-        """Send `text` and wait for the whole reply; a reply that did not complete raises."""
-        if not stream:
-            return self._send_whole(text, model)
-        with self.stream(text, model=model) as events:
+        """Send `text` and wait for the whole reply (`stream=False`: the non-streaming endpoint).
+
+        Returns the complete Reply. Raises the typed HTTP and connection errors
+        (`nbchat.errors`, e.g. AuthenticationError for 401), ConfigurationError for a missing
+        setting, and StreamError (`.reply` holds the partial reply) when the reply started but
+        did not complete; KeyboardInterrupt stops the reply at once and propagates.
+        """
+        with self.stream(text, model=model, whole=not stream) as events:
             for _ in events:
                 pass
-        return _complete(events.reply)
+        return events.reply.raise_for_status()
 
-    def astream(self, text: str, *, model: str | None = None) -> AsyncEventStream:
+    def astream(
+        self, text: str, *, model: str | None = None, whole: bool = False
+    ) -> AsyncEventStream:
         """`async with chat.astream(text) as events: async for event in events: ...`"""
         turn = self._new_turn(text)
         client = AsyncClient(self._config)
         http = client.http()
 
-        async def open_response(deadline: Deadline) -> httpx.Response:
+        async def prepared() -> Any:
             target, setup = self._dialect.prepare(self._checked(model))
             if setup is not None:
                 target = self._dialect.prepared(target, await client.post_json(http, setup))
-            request = self._dialect.request(self._remember(target), self._upto(turn), stream=True)
-            return await client.open_stream(http, request, deadline)
+            return self._remember(target)
 
-        return AsyncEventStream(
-            open_response, http.aclose, turn, self._notify, self._decoder(), self.timeout
-        )
+        source: AsyncSource
+        if whole:
 
-    async def asend(self, text: str, *, model: str | None = None) -> Reply:
-        async with self.astream(text, model=model) as events:
+            async def fetch() -> Reply:
+                request = self._dialect.request(await prepared(), self._upto(turn), stream=False)
+                return self._dialect.parse_reply(await client.post_json(http, request))
+
+            source = AsyncWholeSource(fetch, http.aclose, turn.reply)
+        else:
+
+            async def open_response(deadline: Deadline) -> httpx.Response:
+                request = self._dialect.request(await prepared(), self._upto(turn), stream=True)
+                return await client.open_stream(http, request, deadline)
+
+            source = AsyncSSESource(open_response, http.aclose, self._decoder())
+        return AsyncEventStream(source, turn, self._notify, self.timeout)
+
+    async def asend(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
+        """The asyncio twin of `send`: same result, same errors."""
+        async with self.astream(text, model=model, whole=not stream) as events:
             async for _ in events:
                 pass
-        return _complete(events.reply)
+        return events.reply.raise_for_status()
 
     def new(self) -> None:
         """Start over: forget the history; the next send opens a new chat or session."""
@@ -274,38 +316,11 @@ class Chat:
             self._target = dataclasses.replace(self._target, **learned)
         return target
 
-    def _prepare(self, model: str | None) -> Any:
+    def _request(self, turn: Turn, model: str | None, *, stream: bool) -> HttpRequest:
+        """The request for `turn`, after preparing the conversation (e.g. creating the chat)."""
         with self._lock:
             target, setup = self._dialect.prepare(self._checked(model))
             if setup is not None:
                 target = self._dialect.prepared(target, self._http().post_json(setup))
-            return self._remember(target)
-
-    def _send_whole(self, text: str, model: str | None) -> Reply:
-        turn = self._new_turn(text)
-        self._notify("turn_start", turn, None)
-        try:
-            request = self._dialect.request(self._prepare(model), self._upto(turn), stream=False)
-            reply = self._dialect.parse_reply(self._http().post_json(request))
-        except NbchatError as exc:
-            turn.reply.add(failure_event(exc))
-            self._notify("event", turn, turn.reply.error)
-            self._notify("turn_end", turn, None)
-            raise
-        except BaseException:  # KeyboardInterrupt: the turn ends stopped, as a stream's would
-            turn.reply.stop()
-            self._notify("turn_end", turn, None)
-            raise
-        for event in reply.events:
-            turn.reply.add(event)
-            self._notify("event", turn, event)
-        turn.reply.created_at, turn.reply.user_message_id = reply.created_at, reply.user_message_id
-        self._notify("turn_end", turn, None)
-        return turn.reply
-
-
-def _complete(reply: Reply) -> Reply:
-    if reply.status == "complete":
-        return reply
-    detail = reply.error.message if reply.error else reply.status
-    raise StreamError(f"the reply did not complete ({reply.status}): {detail}", reply)
+            target = self._remember(target)
+        return self._dialect.request(target, self._upto(turn), stream=stream)

@@ -10,11 +10,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from .errors import StreamError
+
 Status = Literal["streaming", "complete", "error", "incomplete", "stopped"]
 
 
 @dataclass(frozen=True)
 class Usage:
+    """Token counts for one reply, as the server reported them (None where it did not)."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
@@ -22,12 +26,17 @@ class Usage:
 
 @dataclass(slots=True)
 class Start:
+    """The reply began. `message_id`: the server's id for it, when the format gives one."""
+
     message_id: str | None = None
     type: ClassVar[str] = "start"
 
 
 @dataclass(slots=True)
 class TextDelta:
+    """The next piece of the reply's text (str, untrusted model output: any length, any
+    characters; join the pieces in order, or read `Reply.text`)."""
+
     text: str
     type: ClassVar[str] = "text"
 
@@ -59,6 +68,15 @@ class ToolCallDelta:
 
 @dataclass(slots=True)
 class ToolCall:
+    """The model called a tool.
+
+    name: the tool's name (str).
+    args: the arguments as the backend sent them, decoded from JSON: usually a dict
+          (`{"expression": "6*7"}`), or whatever JSON value the backend chose (a string when
+          it sends the arguments as unparsed JSON text). Untrusted.
+    id:   the backend's id for the call, when it gives one; pairs the call with its result.
+    """
+
     name: str
     args: Any = None
     id: str | None = None
@@ -67,6 +85,9 @@ class ToolCall:
 
 @dataclass(slots=True)
 class ToolResult:
+    """What a tool returned: `result` is the decoded JSON value (any type), paired with its
+    `ToolCall` by `id`, else by `name` (the oldest call of that name still waiting)."""
+
     name: str
     result: Any = None
     id: str | None = None
@@ -133,9 +154,24 @@ class Reply:
     """Everything one assistant turn produced, built up event by event.
 
     A reply is usable at every moment: while streaming, after an error (partial text kept),
-    or after the user stopped it. `reasoning` is the model's thinking, apart from `text`;
-    `finish_reason` is "length" when the model was cut off by a token limit; `sources` are
-    citations the server sent.
+    or after the user stopped it.
+
+    text:            the text so far (str; the TextDelta pieces joined).
+    reasoning:       the model's reasoning so far (str; the ReasoningDelta pieces joined),
+                     kept apart from `text`; "" when the backend sent none.
+    status:          "streaming" until it ends; then "complete" (a `Done` arrived), "error"
+                     (an `Error` event: see `error`), "incomplete" (the stream ended early),
+                     or "stopped" (the user stopped it).
+    error:           the `Error` event that ended it, else None.
+    message_id:      the server's id for the assistant message, when given.
+    tool_calls:      `ToolCallRecord`s in call order, each with its result once it arrived.
+    usage:           token counts from `Done`, when the server reports them.
+    finish_reason:   why the model stopped ("stop", "length": cut off by the token limit...),
+                     when the format says.
+    sources:         `Source` citations the server sent with the reply (list).
+    events:          every event in arrival order.
+    created_at:      the server's timestamp (ISO 8601 string), non-streaming chats only.
+    user_message_id: the server's id for the user's message, non-streaming chats only.
     """
 
     message_id: str | None = None
@@ -153,11 +189,11 @@ class Reply:
 
     @property
     def text(self) -> str:
-        return _joined(self._parts)
+        return join_parts(self._parts)
 
     @property
     def reasoning(self) -> str:
-        return _joined(self._reasoning)
+        return join_parts(self._reasoning)
 
     def add(self, event: Event) -> None:
         """Fold one event into the reply."""
@@ -192,6 +228,16 @@ class Reply:
                 return
         self.tool_calls.append(ToolCallRecord(event.name, None, event.id, event.result, True))
 
+    def raise_for_status(self) -> Reply:
+        """This reply if it completed; else StreamError (with this reply as `.reply`).
+
+        The one place nbchat raises StreamError: `send()`, `asend()` and the magics call it.
+        """
+        if self.status == "complete":
+            return self
+        detail = self.error.message if self.error else self.status
+        raise StreamError(f"the reply did not complete ({self.status}): {detail}", self)
+
     def stop(self) -> None:
         """Mark a reply the user cut short; a finished reply stays as it was."""
         if self.status == "streaming":
@@ -225,8 +271,9 @@ class Reply:
         return f"Reply(status={self.status!r}, text={preview!r}, tool_calls={len(self.tool_calls)})"
 
 
-def _joined(parts: list[str]) -> str:
-    """Deltas joined on read: appending to one string would copy it on every delta."""
+def join_parts(parts: list[str]) -> str:
+    """Deltas joined on read (appending to one string would copy it on every delta); the
+    list keeps the joined string as its only part."""
     count = len(parts)
     if count > 1:
         # Replace only what was joined, so a delta appended meanwhile by a streaming thread

@@ -1,6 +1,6 @@
 """`ChatWidget`: a chat panel (anywidget) on a `Chat`, streaming without blocking the kernel.
 
-The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.send`,
+The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.ask`,
 `%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
 keep working. Text reaches the views as batched custom messages; the finished turn is committed
 once to the synced `messages` trait, which is also what a saved notebook keeps.
@@ -14,7 +14,8 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
-{"type": "retry", "turn"}, {"type": "new"}.
+{"type": "retry", "turn"}, {"type": "new"}. Other messages (anywidget's own, e.g. commands)
+are left to anywidget: `Widget.send` keeps its ipywidgets meaning.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ import traitlets
 
 from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
-from .events import Event, ReasoningDelta, Reply, TextDelta, ToolCall, ToolCallDelta, ToolResult
+from .events import (
+    Event,
+    ReasoningDelta,
+    Reply,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolResult,
+    join_parts,
+)
 from .session import current_chat
 from .turn import Turn
 
@@ -93,8 +103,12 @@ class ChatWidget(anywidget.AnyWidget):
     def chat(self) -> Chat:
         return self._chat
 
-    def send(self, text: str, *, model: str | None = None) -> None:  # type: ignore[override]
-        """Send `text` as if typed in the panel; the reply streams on a background thread."""
+    def ask(self, text: str, *, model: str | None = None) -> None:
+        """Send `text` as if typed in the panel; the reply streams on a background thread.
+
+        Returns at once; `wait()` blocks until the reply finished. Raises NbchatError while this
+        widget's previous reply still streams, ConfigurationError for an empty message.
+        """
         with self._lock:
             if self._stream is not None:
                 raise NbchatError("a reply is still streaming: stop() it or wait() for it")
@@ -124,7 +138,7 @@ class ChatWidget(anywidget.AnyWidget):
         """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
         for message in self.messages:
             if message["turn"] == turn_id and message["role"] == "user":
-                self.send(message["text"])
+                self.ask(message["text"])
                 return
         raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
 
@@ -218,12 +232,12 @@ class ChatWidget(anywidget.AnyWidget):
     def _post(self, message: dict[str, Any]) -> None:
         """Send a numbered custom message; callers hold the lock so numbers match the order."""
         self._seq += 1
-        super().send({**message, "seq": self._seq})
+        self.send({**message, "seq": self._seq})
 
     def _flush(self) -> None:
         with self._lock:
             for live in self._live.values():
-                if live.has_pending:
+                if live.pending:
                     self._post({"type": "delta", **live.take()})
 
     def _sync(self) -> None:
@@ -232,7 +246,7 @@ class ChatWidget(anywidget.AnyWidget):
             for live in self._live.values():
                 live.take()
             live_turns = [live.snapshot() for live in self._live.values()]
-            super().send({"type": "sync", "seq": self._seq, "live": live_turns})
+            self.send({"type": "sync", "seq": self._seq, "live": live_turns})
 
     def _on_view_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
@@ -240,14 +254,14 @@ class ChatWidget(anywidget.AnyWidget):
             if kind == "sync":
                 self._sync()
             elif kind == "send":
-                self.send(str(content.get("text", "")))
+                self.ask(str(content.get("text", "")))
             elif kind == "stop":
                 self.stop()
             elif kind == "retry":
                 self.retry(str(content.get("turn", "")))
             elif kind == "new":
                 self.new()
-            else:
+            elif kind is not None:
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
             log.warning("chat widget: %s", exc)
@@ -263,21 +277,36 @@ class _LiveTurn:
     def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
         self.key = key
-        self.text = turn.reply.text
-        self.reasoning = turn.reply.reasoning
+        # Text as parts, joined when read: `str +=` would copy the whole text on every delta.
+        self._text = [turn.reply.text]
+        self._pending: list[str] = []
+        self._reasoning = [turn.reply.reasoning]
+        self._pending_reasoning: list[str] = []
         self.tools = _tool_dicts(turn.reply)
-        self.pending = ""
-        self.pending_reasoning = ""
         self.changed_tools: set[int] = set()
         self._arriving: dict[str, ToolCallDelta] = {}
 
+    @property
+    def text(self) -> str:
+        """Everything the views have been or will be sent of this turn's text."""
+        return join_parts(self._text)
+
+    @property
+    def reasoning(self) -> str:
+        return join_parts(self._reasoning)
+
+    @property
+    def pending(self) -> bool:
+        """Whether text, reasoning or a tool change is waiting for the next flush."""
+        return bool(self._pending or self._pending_reasoning or self.changed_tools)
+
     def add(self, turn: Turn, event: Event) -> None:
         if isinstance(event, TextDelta):
-            self.text += event.text
-            self.pending += event.text
+            self._text.append(event.text)
+            self._pending.append(event.text)
         elif isinstance(event, ReasoningDelta):
-            self.reasoning += event.text
-            self.pending_reasoning += event.text
+            self._reasoning.append(event.text)
+            self._pending_reasoning.append(event.text)
         elif isinstance(event, ToolCallDelta | ToolCall | ToolResult):
             if isinstance(event, ToolCallDelta):
                 self._arriving[_call_key(event)] = event
@@ -293,19 +322,16 @@ class _LiveTurn:
             )
             self.tools = tools
 
-    @property
-    def has_pending(self) -> bool:
-        return bool(self.pending or self.pending_reasoning or self.changed_tools)
-
     def take(self) -> dict[str, Any]:
         """The pending delta, which then counts as sent ("tools" only when one changed,
         "reasoning" only when some arrived)."""
-        delta: dict[str, Any] = {"turn": self.key, "text": self.pending}
-        if self.pending_reasoning:
-            delta["reasoning"] = self.pending_reasoning
+        delta: dict[str, Any] = {"turn": self.key, "text": "".join(self._pending)}
+        if self._pending_reasoning:
+            delta["reasoning"] = "".join(self._pending_reasoning)
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
-        self.pending = self.pending_reasoning = ""
+        self._pending.clear()
+        self._pending_reasoning.clear()
         self.changed_tools.clear()
         return delta
 
@@ -373,7 +399,7 @@ def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
 def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
     """The two transcript entries of a finished turn."""
     reply = turn.reply.to_dict()
-    user = {
+    user: dict[str, Any] = {
         "id": f"{key}-user",
         "turn": key,
         "role": "user",

@@ -22,6 +22,7 @@ from nbchat.events import (
     ToolResult,
     Usage,
 )
+from nbchat.turn import Turn
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> str:
@@ -231,9 +232,8 @@ def test_conversation_messages_carry_history_and_tools() -> None:
         TextDelta("Found it."),
         Done(),
     )
-    messages = conversation_messages(
-        "Be terse.", [("hello", first), ("find x", second), ("thanks", None)]
-    )
+    history = [Turn("hello", first), Turn("find x", second), Turn("thanks")]
+    messages = conversation_messages("Be terse.", history)
     assert messages == [
         {"role": "system", "content": "Be terse."},
         {"role": "user", "content": "hello"},

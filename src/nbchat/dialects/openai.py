@@ -94,11 +94,9 @@ class OpenAIDialect(Dialect[OpenAISettings]):
             raise ConfigurationError(
                 f"params= cannot set {reserved[0]!r}: the openai dialect writes it itself"
             )
-        turns = [(turn.user, turn.reply) for turn in history[:-1]]
-        turns.append((history[-1].user, None))
         body: dict[str, Any] = {
             "model": settings.model,
-            "messages": conversation_messages(settings.system, turns),
+            "messages": conversation_messages(settings.system, history),
             "stream": stream,
         }
         if stream:
@@ -316,20 +314,20 @@ def parse_completion(body: Any) -> Reply:
     return reply
 
 
-def conversation_messages(
-    system: str | None, turns: list[tuple[str, Reply | None]]
-) -> list[dict[str, Any]]:
-    """The `messages` array for a conversation: the system message, then each turn's user
-    message and what the assistant answered, in the order it happened (text, tool calls that
-    got results, their results, more text). Reasoning is not sent back, as OpenAI and
-    DeepSeek ask; tool calls with no result are left out (the API rejects them)."""
+def conversation_messages(system: str | None, history: Sequence[Turn]) -> list[dict[str, Any]]:
+    """The `messages` array for a conversation ending with the turn being sent: the system
+    message, then each earlier turn's user message and what the assistant answered, in the
+    order it happened (text, tool calls that got results, their results, more text), then the
+    new user message. A stopped or failed reply's partial text counts, as the user saw it.
+    Reasoning is not sent back, as OpenAI and DeepSeek ask; tool calls with no result are left
+    out (the API rejects a call without its result)."""
     messages: list[dict[str, Any]] = []
     if system:
         messages.append({"role": "system", "content": system})
-    for user, reply in turns:
-        messages.append({"role": "user", "content": user})
-        if reply is not None:
-            messages.extend(_assistant_messages(reply))
+    for turn in history[:-1]:
+        messages.append({"role": "user", "content": turn.user})
+        messages.extend(_assistant_messages(turn.reply))
+    messages.append({"role": "user", "content": history[-1].user})
     return messages
 
 

@@ -18,7 +18,7 @@ import json
 import math
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal, Protocol
@@ -52,7 +52,7 @@ class ApiError(Exception):
         self,
         status: int,
         message: str,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         *,
         code: str | None = None,
         param: str | None = None,
@@ -158,7 +158,7 @@ def _guard(request: Request) -> None:
             raise ApiError(401, "missing or invalid session cookie or bearer token")
     limiter: RateLimiter | None = request.app.state.limiter
     wait = limiter.retry_after() if limiter else None
-    if wait is not None:
+    if limiter is not None and wait is not None:
         seconds = max(1, math.ceil(wait))
         message = f"over {limiter.limit} requests in {limiter.window:g} s; retry in {seconds} s"
         raise ApiError(429, message, {"Retry-After": str(seconds)})
@@ -174,10 +174,12 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+def _optional(body: dict[str, Any], name: str) -> str | None:
+    return None if body.get(name) is None else _field(body, name)
+
+
+def _field(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, f"{name!r} must be a non-empty string")
     return value
@@ -206,7 +208,7 @@ async def create_chat(request: Request) -> Response:
     _guard(request)
     body = await _json_object(request)
     user_id = _field(body, "userId")
-    chat = request.app.state.store.create_chat(user_id, _field(body, "title", required=False))
+    chat = request.app.state.store.create_chat(user_id, _optional(body, "title"))
     return JSONResponse({"data": chat.to_json()}, status_code=201)
 
 
@@ -224,7 +226,7 @@ async def _chat_turn(request: Request) -> tuple[Chat, str, list[Turn]]:
     content = _field(body, "content")
     _field(body, "modelId")
     user_id = _field(body, "userId")
-    workflow_id = _field(body, "workflowId", required=False)
+    workflow_id = _optional(body, "workflowId")
     if workflow_id is not None:
         _uuid(workflow_id, "workflowId")
     store: Store = request.app.state.store
@@ -268,7 +270,7 @@ class ChatsFormat:
     """Payloads of the chats format: compact JSON, as in its spec page."""
 
     separators = (",", ":")
-    tool_pause_steps = TOOL_PAUSE_STEPS
+    tool_pause_steps: float = TOOL_PAUSE_STEPS
 
     def __init__(self, message_id: str) -> None:
         self.message_id = message_id
@@ -327,7 +329,7 @@ async def _agent_turn(request: Request) -> tuple[str, str | None, list[Turn]]:
     body = await _json_object(request)
     agent_id = _field(body, "agent_id")
     message = _field(body, "message")
-    session_id = _field(body, "session_id", required=False)
+    session_id = _optional(body, "session_id")
     if agent_id not in AGENTS:
         raise ApiError(404, f"agent {agent_id!r} not found")
     if not AGENTS[agent_id]:
@@ -388,7 +390,7 @@ class AgentsFormat:
     """Payloads of the agents format: JSON spaced like its spec page."""
 
     separators = (", ", ": ")
-    tool_pause_steps = TOOL_PAUSE_STEPS
+    tool_pause_steps: float = TOOL_PAUSE_STEPS
     text_type = "text"
 
     def __init__(self, usage: dict[str, int]) -> None:

@@ -139,9 +139,9 @@ def _content(message: dict[str, Any], index: int) -> str:
     if content is None or isinstance(content, str):
         return content or ""
     if isinstance(content, list):
-        texts = [part.get("text") for part in content if isinstance(part, dict)]
-        if len(texts) == len(content) and all(isinstance(text, str) for text in texts):
-            return "".join(texts)
+        texts = [part.get("text") if isinstance(part, dict) else None for part in content]
+        if all(isinstance(text, str) for text in texts):
+            return "".join(str(text) for text in texts)
     param = f"messages[{index}].content"
     raise ApiError(400, f"'{param}' must be a string or an array of text parts", param=param)
 
@@ -310,10 +310,12 @@ class ChunkFormat:
             arguments[start : start + ARGUMENT_PIECE]
             for start in range(0, len(arguments), ARGUMENT_PIECE)
         ]
-        return [self._chunk({"tool_calls": [head]})] + [
+        chunks: list[Payload] = [self._chunk({"tool_calls": [head]})]
+        chunks += [
             self._chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
             for piece in pieces
         ]
+        return chunks
 
     def closing(self) -> list[Payload]:
         closing: list[Payload] = [self._chunk({}, self.completion.finish_reason)]
