@@ -32,7 +32,7 @@ def widget(slow: ServerHandle) -> Iterator[ChatWidget]:
 
 def test_tool_arguments_grow_then_the_call_completes(widget: ChatWidget) -> None:
     comm = recorder(widget)
-    widget.send("calculate 2+3*4")
+    widget.ask("calculate 2+3*4")
     reply = widget.wait(20)
     assert reply is not None and reply.status == "complete"
     updates = [t for m in comm.customs() if m["type"] == "delta" for t in m.get("tools", [])]
@@ -47,7 +47,7 @@ def test_tool_arguments_grow_then_the_call_completes(widget: ChatWidget) -> None
 
 def test_reasoning_streams_then_commits(widget: ChatWidget) -> None:
     comm = recorder(widget)
-    widget.send("/think /echo ok")
+    widget.ask("/think /echo ok")
     reply = widget.wait(20)
     assert reply is not None and reply.status == "complete"
     customs = comm.customs()
