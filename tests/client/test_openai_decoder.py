@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from nbchat.dialects import MalformedPayload
-from nbchat.dialects.openai import StreamDecoder, conversation_messages, parse_completion
+from nbchat.dialects.openai import OpenAIDecoder, conversation_messages, parse_completion
 from nbchat.events import (
     Done,
     Error,
@@ -33,7 +33,7 @@ def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extr
 
 
 def decode(*payloads: str, end: bool = False) -> list[Event]:
-    decoder = StreamDecoder()
+    decoder = OpenAIDecoder()
     events = [event for payload in payloads for event in decoder.decode(payload)]
     return events + (decoder.end() if end else [])
 
@@ -56,7 +56,7 @@ def test_content_usage_and_done() -> None:
 
 
 def test_bytes_after_done_are_ignored() -> None:
-    decoder = StreamDecoder()
+    decoder = OpenAIDecoder()
     decoder.decode(chunk({"content": "a"}, "stop"))
     assert isinstance(decoder.decode("[DONE]")[-1], Done)
     assert decoder.decode(chunk({"content": "late"})) == []
@@ -154,7 +154,7 @@ def test_arguments_that_are_not_json_are_kept_as_text() -> None:
 
 def test_error_object_mid_stream_ends_the_reply() -> None:
     error = {"message": "overloaded", "type": "server_error", "code": "busy"}
-    decoder = StreamDecoder()
+    decoder = OpenAIDecoder()
     events = [
         *decoder.decode(chunk({"content": "part"})),
         *decoder.decode(json.dumps({"error": error})),
@@ -179,7 +179,7 @@ def test_finish_without_done_completes_at_the_end_of_the_stream() -> None:
 )
 def test_malformed_payloads(payload: str) -> None:
     with pytest.raises(MalformedPayload):
-        StreamDecoder().decode(payload)
+        OpenAIDecoder().decode(payload)
 
 
 def test_parse_completion() -> None:

@@ -108,8 +108,8 @@ class OpenAIDialect(Dialect[OpenAISettings]):
     def parse_reply(self, body: Any) -> Reply:
         return parse_completion(body)
 
-    def decoder(self) -> StreamDecoder:
-        return StreamDecoder()
+    def decoder(self) -> OpenAIDecoder:
+        return OpenAIDecoder()
 
 
 @dataclass
@@ -152,7 +152,7 @@ def server_error(payload: dict[str, Any]) -> Error | None:
     return Error("server", str(error))
 
 
-class StreamDecoder(Decoder):
+class OpenAIDecoder(Decoder):
     """Decodes one streamed reply: fresh for each stream, since it merges tool-call fragments
     and holds `finish_reason` and usage until `[DONE]`. `end` completes a reply whose server
     sent `finish_reason` but closed the stream without `[DONE]`."""
