@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 DONE = "[DONE]"
 #: Body fields the dialect writes itself; `params` may not set them.
 RESERVED = frozenset({"model", "messages", "stream"})
-SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -102,8 +100,7 @@ class OpenAIDialect(Dialect[OpenAISettings]):
         if stream:
             body["stream_options"] = {"include_usage": True}
         body.update(params)
-        headers = SSE_HEADERS if stream else JSON_HEADERS
-        return HttpRequest("POST", "/chat/completions", body, headers)
+        return HttpRequest.post("/chat/completions", body, stream=stream)
 
     def parse_reply(self, body: Any) -> Reply:
         return parse_completion(body)
