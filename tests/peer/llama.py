@@ -55,7 +55,7 @@ class Peer:
 def install() -> Path:
     """Run scripts/setup-peer (quick once installed); the model file's path."""
     result = subprocess.run(
-        [ROOT / "scripts" / "setup-peer"], capture_output=True, text=True, timeout=1800
+        [ROOT / "scripts" / "setup-peer"], capture_output=True, text=True, timeout=3600
     )
     if result.returncode != 0:
         raise PeerUnavailable(
