@@ -119,9 +119,12 @@ class _PartialCall:
     arguments: str = ""
 
 
-def parse_arguments(arguments: str) -> Any:
+def parse_arguments(arguments: Any) -> Any:
     """A tool call's arguments: the parsed JSON, `{}` for none, or the text itself when it is
-    not JSON (small models write broken JSON; the caller still sees what they wrote)."""
+    not JSON (small models write broken JSON; the caller still sees what they wrote). A server
+    that sends an object instead of JSON text (as Ollama's own API does) has it kept."""
+    if not isinstance(arguments, str):
+        return {} if arguments is None else arguments
     if not arguments.strip():
         return {}
     try:
@@ -242,6 +245,8 @@ class OpenAIDecoder(Decoder):
         name, arguments = function.get("name"), function.get("arguments")
         if isinstance(name, str) and name and not call.name:
             call.name = name
+        if isinstance(arguments, dict):  # an object, not JSON text: it comes whole
+            arguments = json.dumps(arguments)
         if isinstance(arguments, str):
             call.arguments += arguments
         return ToolCallDelta(call.id, call.name, call.arguments)
@@ -300,7 +305,7 @@ def parse_completion(body: Any) -> Reply:
         events.append(
             ToolCall(
                 str(function.get("name") or ""),
-                parse_arguments(arguments if isinstance(arguments, str) else ""),
+                parse_arguments(arguments),
                 call.get("id"),
             )
         )
