@@ -42,12 +42,19 @@ export class LiveTurns {
     this.seq = msg.seq;
     switch (msg.type) {
       case "turn_start":
-        this.turns.set(msg.turn, { turn: msg.turn, user: msg.user, text: msg.text, tool_calls: [...msg.tool_calls] });
+        this.turns.set(msg.turn, {
+          turn: msg.turn,
+          user: msg.user,
+          text: msg.text,
+          reasoning: msg.reasoning ?? "",
+          tool_calls: [...msg.tool_calls],
+        });
         break;
       case "delta": {
         const turn = this.turns.get(msg.turn);
         if (!turn) return "resync";
         turn.text += msg.text;
+        if (msg.reasoning) turn.reasoning = (turn.reasoning ?? "") + msg.reasoning;
         for (const { index, ...call } of msg.tools ?? []) turn.tool_calls[index] = call;
         break;
       }

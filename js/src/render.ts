@@ -1,7 +1,7 @@
 // DOM for transcript entries. Model text goes through renderMarkdown; everything else the model
 // controls (tool names, arguments, results, error messages) is set as textContent only.
 import { renderMarkdown, type RenderOptions } from "./markdown";
-import type { ErrorInfo, Message, Status, ToolCall, Usage } from "./types";
+import type { ErrorInfo, Message, Source, Status, ToolCall, Usage } from "./types";
 
 export const RESULT_PREVIEW_CHARS = 2000;
 
@@ -43,11 +43,14 @@ export function userMessage(turn: string, text: string, status: Status = "comple
 /** A finished assistant message, rendered whole. */
 export function assistantMessage(message: Message, options: RenderOptions): HTMLElement {
   const frame = messageFrame("assistant", message.turn, message.status);
-  if (message.tool_calls.length) frame.append(toolCards(message.tool_calls));
+  if (message.reasoning) frame.append(reasoningBox(message.reasoning));
+  if (message.tool_calls.length) frame.append(toolCards(message.tool_calls, true));
   const body = el("div", "nbchat-markdown");
   body.append(renderMarkdown(message.text, options));
   frame.append(body);
+  if (message.sources?.length) frame.append(sourceList(message.sources));
   if (message.status === "stopped") frame.append(el("div", "nbchat-note", "Stopped"));
+  if (message.finish_reason === "length") frame.append(cutOffNote());
   if (message.error) frame.append(errorBox(message.error, message.turn));
   else if (message.status === "incomplete") {
     frame.append(errorBox({ code: "incomplete", message: "The reply did not complete." }, message.turn));
@@ -56,20 +59,62 @@ export function assistantMessage(message: Message, options: RenderOptions): HTML
   return frame;
 }
 
-export function toolCards(calls: ToolCall[]): HTMLElement {
-  const list = el("div", "nbchat-tools");
-  for (const call of calls) list.append(toolCard(call));
+/** The model's reasoning, collapsed under "Thinking"; plain text, never rendered as HTML. */
+export function reasoningBox(reasoning: string): HTMLElement {
+  const details = el("details", "nbchat-reasoning");
+  details.dataset.testid = "reasoning";
+  details.append(el("summary", "", "Thinking"));
+  details.append(el("div", "nbchat-reasoning-text", reasoning));
+  return details;
+}
+
+export function cutOffNote(): HTMLElement {
+  const note = el("div", "nbchat-note", "Cut off: the reply reached the token limit (max_tokens).");
+  note.dataset.testid = "cut-off";
+  return note;
+}
+
+/** Citations as links; only http(s) addresses become links, anything else stays text. */
+export function sourceList(sources: Source[]): HTMLElement {
+  const list = el("ol", "nbchat-sources");
+  list.dataset.testid = "sources";
+  list.setAttribute("aria-label", "Sources");
+  for (const source of sources) {
+    const url = (source.url ?? "").trim();
+    const label = source.title || url || "source";
+    const item = el("li", "");
+    if (/^https?:\/\//i.test(url)) {
+      const link = el("a", "", label);
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer nofollow";
+      link.title = url;
+      item.append(link);
+    } else {
+      item.textContent = url && label !== url ? `${label} (${url})` : label;
+    }
+    list.append(item);
+  }
   return list;
 }
 
-export function toolCard(call: ToolCall): HTMLElement {
+/** Tool cards; in a finished reply a call without a result was requested but not run (a
+ * stateless backend asks the client to run its tools). */
+export function toolCards(calls: ToolCall[], finished = false): HTMLElement {
+  const list = el("div", "nbchat-tools");
+  for (const call of calls) list.append(toolCard(call, finished));
+  return list;
+}
+
+export function toolCard(call: ToolCall, finished = false): HTMLElement {
   const card = el("section", "nbchat-tool");
   card.dataset.testid = "tool-card";
-  card.dataset.state = call.done ? "done" : "pending";
+  card.dataset.state = call.done ? "done" : finished ? "requested" : "pending";
   card.setAttribute("aria-label", `Tool call ${call.name}`);
   const head = el("div", "nbchat-tool-head");
   head.append(el("span", "nbchat-tool-name", call.name));
-  const state = el("span", "nbchat-tool-state", call.done ? "done" : "running…");
+  const label = call.done ? "done" : finished ? "requested, not run" : "running…";
+  const state = el("span", "nbchat-tool-state", label);
   state.setAttribute("role", "status");
   head.append(state);
   card.append(head, el("pre", "nbchat-tool-args", formatJson(call.args)));

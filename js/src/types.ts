@@ -21,6 +21,12 @@ export interface ErrorInfo {
 
 export type Status = "streaming" | "complete" | "error" | "incomplete" | "stopped";
 
+/** A citation the server attached to a reply. */
+export interface Source {
+  url: string | null;
+  title: string | null;
+}
+
 /** One committed transcript entry (an item of the synced `messages` trait). */
 export interface Message {
   id: string;
@@ -31,6 +37,11 @@ export interface Message {
   tool_calls: ToolCall[];
   usage: Usage | null;
   error: ErrorInfo | null;
+  /** The model's reasoning, shown collapsed ("" or absent when it sent none). */
+  reasoning?: string;
+  /** Why the reply ended, as the server said: "length" means it was cut off. */
+  finish_reason?: string | null;
+  sources?: Source[];
 }
 
 /** A turn still streaming: what the kernel has sent of it so far. */
@@ -38,6 +49,8 @@ export interface LiveTurn {
   turn: string;
   user: string;
   text: string;
+  /** The model's reasoning so far ("" when none). */
+  reasoning?: string;
   tool_calls: ToolCall[];
 }
 
@@ -48,8 +61,8 @@ export interface ToolUpdate extends ToolCall {
 
 /** Kernel → front end custom messages. */
 export type KernelMessage =
-  | { type: "turn_start"; seq: number; turn: string; user: string; text: string; tool_calls: ToolCall[] }
-  | { type: "delta"; seq: number; turn: string; text: string; tools?: ToolUpdate[] }
+  | { type: "turn_start"; seq: number; turn: string; user: string; text: string; reasoning?: string; tool_calls: ToolCall[] }
+  | { type: "delta"; seq: number; turn: string; text: string; reasoning?: string; tools?: ToolUpdate[] }
   | { type: "turn_end"; seq: number; turn: string; status: Status }
   | { type: "sync"; seq: number; live: LiveTurn[] };
 

@@ -31,6 +31,7 @@ import {
   button,
   el,
   messageFrame,
+  reasoningBox,
   streamingIndicator,
   toolCards,
   userMessage,
@@ -46,6 +47,7 @@ interface LiveView {
   markdown: IncrementalMarkdown;
   tools: HTMLElement | null;
   toolsKey: string;
+  reasoning: HTMLElement | null;
 }
 
 const raf: (cb: () => void) => void =
@@ -295,11 +297,29 @@ export class ChatView {
         assistant.setAttribute("aria-busy", "true"); // screen readers read it once, when committed
         const markdown = new IncrementalMarkdown(this.renderOptions);
         assistant.append(markdown.element, streamingIndicator());
-        view = { user: userMessage(turnId, turn.user, "complete"), assistant, markdown, tools: null, toolsKey: "" };
+        view = {
+          user: userMessage(turnId, turn.user, "complete"),
+          assistant,
+          markdown,
+          tools: null,
+          toolsKey: "",
+          reasoning: null,
+        };
         this.liveViews.set(turnId, view);
         this.liveList.append(view.user, view.assistant);
       }
-      const toolsKey = turn.tool_calls.map((c) => `${c.name}:${c.done}`).join(",");
+      if (turn.reasoning) {
+        if (!view.reasoning) {
+          view.reasoning = reasoningBox("");
+          view.assistant.insertBefore(view.reasoning, view.tools ?? view.markdown.element);
+        }
+        const shown = view.reasoning.querySelector(".nbchat-reasoning-text");
+        if (shown && shown.textContent !== turn.reasoning) shown.textContent = turn.reasoning;
+      }
+      // Arguments still streaming are text: their length changes the key, so the card grows.
+      const toolsKey = turn.tool_calls
+        .map((c) => `${c.name}:${c.done}:${typeof c.args === "string" ? c.args.length : ""}`)
+        .join(",");
       if (toolsKey !== view.toolsKey) {
         const cards = toolCards(turn.tool_calls);
         if (view.tools) view.tools.replaceWith(cards);

@@ -124,6 +124,24 @@ describe("ChatView", () => {
     expect(lastSent()).toEqual({ type: "sync" });
   });
 
+  it("streams reasoning into a collapsed Thinking box and tool arguments as they grow", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", reasoning: "", tool_calls: [] });
+    model.kernel({ type: "delta", seq: 2, turn: "t1", text: "", reasoning: "Let me " });
+    model.kernel({ type: "delta", seq: 3, turn: "t1", text: "", reasoning: "think." });
+    await until(() => $('[data-testid="reasoning"]')?.textContent?.includes("Let me think.") ?? false);
+    const box = $('[data-testid="reasoning"]') as HTMLDetailsElement;
+    expect(box.open).toBe(false);
+    expect(box.querySelector("summary")?.textContent).toBe("Thinking");
+    const call = { name: "calculator", args: '{"expr', id: "c1", result: null, done: false };
+    model.kernel({ type: "delta", seq: 4, turn: "t1", text: "", tools: [{ index: 0, ...call }] });
+    await until(() => $(".nbchat-tool-args")?.textContent === '{"expr');
+    model.kernel({ type: "delta", seq: 5, turn: "t1", text: "", tools: [{ index: 0, ...call, args: '{"expression": "1+1"}' }] });
+    await until(() => $(".nbchat-tool-args")?.textContent === '{"expression": "1+1"}');
+    expect($(".nbchat-tool-args")?.textContent).toBe('{"expression": "1+1"}');
+    expect($$('[data-testid="reasoning"]')).toHaveLength(1);
+  });
+
   it("renders tool cards pending, then done with a collapsible result", async () => {
     model.kernel({ type: "sync", seq: 0, live: [] });
     model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "calc", text: "", tool_calls: [] });

@@ -13,7 +13,19 @@ from . import errors, events
 from .batching import BatchResults, abatch, batch
 from .chat import Chat, EventStream
 from .errors import NbchatError, StreamError
-from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, Usage
+from .events import (
+    Done,
+    Error,
+    ReasoningDelta,
+    Reply,
+    Source,
+    Start,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolResult,
+    Usage,
+)
 from .turn import Turn
 
 if TYPE_CHECKING:
@@ -33,12 +45,15 @@ __all__ = [
     "Error",
     "EventStream",
     "NbchatError",
+    "ReasoningDelta",
     "Reply",
     "ServerHandle",
+    "Source",
     "Start",
     "StreamError",
     "TextDelta",
     "ToolCall",
+    "ToolCallDelta",
     "ToolResult",
     "Turn",
     "Usage",

@@ -27,6 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--delay", type=float, default=0.0, help="seconds before each delta")
     serve.add_argument("--rate-limit", type=int, help="allow N requests per --rate-window")
     serve.add_argument("--rate-window", type=float, default=60.0, help="seconds (default 60)")
+    serve.add_argument(
+        "--vocabulary",
+        choices=["documented", "variant"],
+        default="documented",
+        help="how the chats and agents APIs speak: as documented, or as their real servers do",
+    )
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help="start the server and open the quickstart notebook")
@@ -52,6 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
         delay=args.delay,
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
+        vocabulary=args.vocabulary,
     )
     print(f"nbchat reference server on {url_of(sock)} (Ctrl+C to stop)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C after a clean stop

@@ -263,7 +263,15 @@ def json_answer(response: httpx.Response) -> Any:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
+    """Seconds the server asks a client to wait: `retry-after-ms` (milliseconds, sent by
+    OpenAI-compatible services and read by OpenAI's SDKs) or `Retry-After` (seconds or an
+    HTTP date)."""
+    milliseconds = response.headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
     value = response.headers.get("retry-after")
     if not value:
         return None

@@ -42,6 +42,31 @@ class TextDelta:
 
 
 @dataclass(slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning ("thinking"), streamed before or between its answer.
+
+    OpenAI-compatible servers that reason (vLLM, llama.cpp, Ollama, DeepSeek) send it as
+    `reasoning_content` or `reasoning` beside `content` in each delta.
+    """
+
+    text: str
+    type: ClassVar[str] = "reasoning"
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A tool call still streaming: `arguments` is the JSON text received so far (not parsed).
+
+    The complete call follows as one `ToolCall` with parsed `args`.
+    """
+
+    id: str | None
+    name: str
+    arguments: str
+    type: ClassVar[str] = "tool_call_delta"
+
+
+@dataclass(slots=True)
 class ToolCall:
     """The model called a tool.
 
@@ -69,19 +94,30 @@ class ToolResult:
     type: ClassVar[str] = "tool_result"
 
 
+@dataclass(frozen=True)
+class Source:
+    """A citation a server attached to its reply: a link and, when given, its title."""
+
+    url: str | None = None
+    title: str | None = None
+
+
 @dataclass(slots=True)
 class Done:
     """The reply completed.
 
     message_id:    the server's id for the assistant message, when it gives one.
     usage:         token counts, when the server reports them.
-    finish_reason: why the model stopped, in the backend's words (OpenAI's "stop", "length",
-                   "tool_calls", "content_filter"); None when the format does not say.
+    finish_reason: why the model stopped, in the backend's words (OpenAI's "stop", "length"
+                   (cut off by a token limit), "tool_calls", "content_filter"); None when the
+                   format does not say.
+    sources:       citations the server sent with the reply.
     """
 
     message_id: str | None = None
     usage: Usage | None = None
     finish_reason: str | None = None
+    sources: tuple[Source, ...] = ()
     type: ClassVar[str] = "done"
 
 
@@ -99,7 +135,7 @@ class Error:
     type: ClassVar[str] = "error"
 
 
-Event = Start | TextDelta | ToolCall | ToolResult | Done | Error
+Event = Start | TextDelta | ReasoningDelta | ToolCallDelta | ToolCall | ToolResult | Done | Error
 
 
 @dataclass
@@ -121,6 +157,8 @@ class Reply:
     or after the user stopped it.
 
     text:            the text so far (str; the TextDelta pieces joined).
+    reasoning:       the model's reasoning so far (str; the ReasoningDelta pieces joined),
+                     kept apart from `text`; "" when the backend sent none.
     status:          "streaming" until it ends; then "complete" (a `Done` arrived), "error"
                      (an `Error` event: see `error`), "incomplete" (the stream ended early),
                      or "stopped" (the user stopped it).
@@ -128,7 +166,9 @@ class Reply:
     message_id:      the server's id for the assistant message, when given.
     tool_calls:      `ToolCallRecord`s in call order, each with its result once it arrived.
     usage:           token counts from `Done`, when the server reports them.
-    finish_reason:   why the model stopped ("stop", "length"...), when the format says.
+    finish_reason:   why the model stopped ("stop", "length": cut off by the token limit...),
+                     when the format says.
+    sources:         `Source` citations the server sent with the reply (list).
     events:          every event in arrival order.
     created_at:      the server's timestamp (ISO 8601 string), non-streaming chats only.
     user_message_id: the server's id for the user's message, non-streaming chats only.
@@ -138,28 +178,30 @@ class Reply:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     usage: Usage | None = None
     finish_reason: str | None = None
+    sources: list[Source] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     status: Status = "streaming"
     error: Error | None = None
     created_at: str | None = None
     user_message_id: str | None = None
-    # Deltas are joined on read: appending to one string would copy it on every delta.
     _parts: list[str] = field(default_factory=list, repr=False, compare=False)
+    _reasoning: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        parts, count = self._parts, len(self._parts)
-        if count > 1:
-            # Replace only what was joined, so a delta appended meanwhile by a streaming
-            # thread is kept.
-            parts[:count] = ["".join(parts[:count])]
-        return parts[0] if parts else ""
+        return join_parts(self._parts)
+
+    @property
+    def reasoning(self) -> str:
+        return join_parts(self._reasoning)
 
     def add(self, event: Event) -> None:
         """Fold one event into the reply."""
         self.events.append(event)
         if isinstance(event, TextDelta):
             self._parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self._reasoning.append(event.text)
         elif isinstance(event, Start):
             self.message_id = event.message_id or self.message_id
         elif isinstance(event, ToolCall):
@@ -170,6 +212,7 @@ class Reply:
             self.message_id = event.message_id or self.message_id
             self.usage = event.usage
             self.finish_reason = event.finish_reason
+            self.sources.extend(event.sources)
             self.status = "complete"
         elif isinstance(event, Error):
             self.error = event
@@ -212,6 +255,9 @@ class Reply:
             "status": self.status,
             "tool_calls": [dataclasses.asdict(call) for call in self.tool_calls],
             "usage": dataclasses.asdict(self.usage) if self.usage else None,
+            "reasoning": self.reasoning,
+            "finish_reason": self.finish_reason,
+            "sources": [dataclasses.asdict(source) for source in self.sources],
             "error": {"code": self.error.code, "message": self.error.message}
             if self.error
             else None,
@@ -223,3 +269,14 @@ class Reply:
     def __repr__(self) -> str:
         preview = self.text if len(self.text) <= 60 else self.text[:57] + "..."
         return f"Reply(status={self.status!r}, text={preview!r}, tool_calls={len(self.tool_calls)})"
+
+
+def join_parts(parts: list[str]) -> str:
+    """Deltas joined on read (appending to one string would copy it on every delta); the
+    list keeps the joined string as its only part."""
+    count = len(parts)
+    if count > 1:
+        # Replace only what was joined, so a delta appended meanwhile by a streaming thread
+        # is kept.
+        parts[:count] = ["".join(parts[:count])]
+    return parts[0] if parts else ""

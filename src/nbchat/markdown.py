@@ -32,14 +32,18 @@ def first_code_block(markdown: str) -> str | None:
     return None
 
 
-def reply_html(reply: Reply) -> str:
-    """The whole reply as sanitized HTML: text, tool calls and results inline, then the status."""
-    return wrap([markdown_html(block) for block in _blocks(reply, markdown=True)])
+def reply_html(reply: Reply, *, reasoning: bool = False) -> str:
+    """The whole reply as sanitized HTML: its reasoning when asked (a quote block first), text,
+    tool calls and results inline, its sources, then the status (with a note when the reply
+    was cut off by the token limit)."""
+    return wrap(
+        [markdown_html(block) for block in _blocks(reply, markdown=True, reasoning=reasoning)]
+    )
 
 
-def reply_text(reply: Reply) -> str:
+def reply_text(reply: Reply, *, reasoning: bool = False) -> str:
     """The same document as plain text (`text/plain` shows it escaped, so nothing to sanitize)."""
-    return "\n\n".join(_blocks(reply, markdown=False))
+    return "\n\n".join(_blocks(reply, markdown=False, reasoning=reasoning))
 
 
 def turns_html(turns: list[Turn]) -> str:
@@ -65,9 +69,11 @@ def turns_text(turns: list[Turn]) -> str:
 # -- the blocks of a reply ----------------------------------------------------------------------
 
 
-def _blocks(reply: Reply, *, markdown: bool) -> list[str]:
+def _blocks(reply: Reply, *, markdown: bool, reasoning: bool = False) -> list[str]:
     blocks: list[str] = []
     text: list[str] = []
+    if reasoning and reply.reasoning.strip():
+        blocks.append(_reasoning_block(reply.reasoning, markdown))
 
     def flush() -> None:
         if "".join(text).strip():
@@ -81,10 +87,42 @@ def _blocks(reply: Reply, *, markdown: bool) -> list[str]:
             flush()
             blocks.append(_tool_line(event, markdown))
     flush()
+    if reply.sources:
+        blocks.append(_sources_block(reply, markdown))
     status = _status_line(reply, markdown)
     if status:
         blocks.append(status)
     return blocks
+
+
+def _reasoning_block(reasoning: str, markdown: bool) -> str:
+    lines = reasoning.strip("\n").split("\n")
+    if not markdown:
+        return "\n".join(["[thinking]", *lines, "[/thinking]"])
+    return "\n".join(["> *Thinking:*", ">", *(f"> {line}" for line in lines)])
+
+
+def _sources_block(reply: Reply, markdown: bool) -> str:
+    lines = ["Sources:" if not markdown else "**Sources:**", ""]
+    for number, source in enumerate(reply.sources, 1):
+        title, url = source.title or source.url or "source", source.url or ""
+        if not markdown:
+            lines.append(f"{number}. {title}" + (f" <{url}>" if url and url != title else ""))
+        elif url.startswith(("http://", "https://")):
+            lines.append(f"{number}. [{_link_text(title)}]({_link_url(url)})")
+        else:
+            lines.append(f"{number}. {_code_span(title)}")
+    return "\n".join(lines)
+
+
+def _link_text(text: str) -> str:
+    """Text that cannot end the link early or open another construct."""
+    return re.sub(r"([\\`*_\[\]])", r"\\\1", " ".join(text.split()))
+
+
+def _link_url(url: str) -> str:
+    """A link destination with the characters that would end it percent-encoded."""
+    return "".join(f"%{ord(c):02X}" if c in " ()<>\\" or ord(c) < 32 else c for c in url)
 
 
 def _tool_line(event: ToolCall | ToolResult, markdown: bool) -> str:
@@ -105,6 +143,8 @@ def _status_line(reply: Reply, markdown: bool) -> str:
         note = "stopped: partial reply"
     elif reply.error is not None:
         note = f"error ({reply.error.code}): {reply.error.message}"
+    elif reply.status == "complete" and reply.finish_reason == "length":
+        note = "cut off: the reply reached the token limit"
     elif reply.status in ("streaming", "complete"):
         return ""
     else:

@@ -36,7 +36,16 @@ from IPython import get_ipython
 
 from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
-from .events import Event, Reply, TextDelta, ToolCall, ToolResult
+from .events import (
+    Event,
+    ReasoningDelta,
+    Reply,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolResult,
+    join_parts,
+)
 from .session import current_chat
 from .turn import Turn
 
@@ -244,7 +253,7 @@ class ChatWidget(anywidget.AnyWidget):
     def _flush(self) -> None:
         with self._lock:
             for live in self._live.values():
-                if live.pending or live.changed_tools:
+                if live.pending:
                     self._post({"type": "delta", **live.take()})
 
     def _sync(self) -> None:
@@ -275,7 +284,11 @@ class ChatWidget(anywidget.AnyWidget):
 
 
 class _LiveTurn:
-    """What the views know of one streaming turn, and what is waiting for the next flush."""
+    """What the views know of one streaming turn, and what is waiting for the next flush.
+
+    A tool call whose arguments are still streaming (`ToolCallDelta`) shows as a pending call
+    whose `args` is the argument text so far, until its complete `ToolCall` takes its place.
+    """
 
     def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
@@ -283,39 +296,58 @@ class _LiveTurn:
         # Text as parts, joined when read: `str +=` would copy the whole text on every delta.
         self._text = [turn.reply.text]
         self._pending: list[str] = []
+        self._reasoning = [turn.reply.reasoning]
+        self._pending_reasoning: list[str] = []
         self.tools = _tool_dicts(turn.reply)
         self.changed_tools: set[int] = set()
+        self._arriving: dict[str, ToolCallDelta] = {}
 
     @property
     def text(self) -> str:
         """Everything the views have been or will be sent of this turn's text."""
-        if len(self._text) > 1:
-            self._text[:] = ["".join(self._text)]
-        return self._text[0]
+        return join_parts(self._text)
+
+    @property
+    def reasoning(self) -> str:
+        return join_parts(self._reasoning)
 
     @property
     def pending(self) -> bool:
-        """Whether text is waiting for the next flush."""
-        return bool(self._pending)
+        """Whether text, reasoning or a tool change is waiting for the next flush."""
+        return bool(self._pending or self._pending_reasoning or self.changed_tools)
 
     def add(self, turn: Turn, event: Event) -> None:
         if isinstance(event, TextDelta):
             self._text.append(event.text)
             self._pending.append(event.text)
-        elif isinstance(event, ToolCall | ToolResult):
+        elif isinstance(event, ReasoningDelta):
+            self._reasoning.append(event.text)
+            self._pending_reasoning.append(event.text)
+        elif isinstance(event, ToolCallDelta | ToolCall | ToolResult):
+            if isinstance(event, ToolCallDelta):
+                self._arriving[_call_key(event)] = event
+            elif isinstance(event, ToolCall):
+                self._arriving.pop(_call_key(event), None)
             # The reply has folded this event in already (it is added before listeners run).
-            tools = _tool_dicts(turn.reply)
+            tools = _tool_dicts(turn.reply) + [
+                {"name": d.name, "args": d.arguments, "id": d.id, "result": None, "done": False}
+                for d in self._arriving.values()
+            ]
             self.changed_tools.update(
                 i for i, tool in enumerate(tools) if i >= len(self.tools) or self.tools[i] != tool
             )
             self.tools = tools
 
     def take(self) -> dict[str, Any]:
-        """The pending delta, which then counts as sent ("tools" only when one changed)."""
+        """The pending delta, which then counts as sent ("tools" only when one changed,
+        "reasoning" only when some arrived)."""
         delta: dict[str, Any] = {"turn": self.key, "text": "".join(self._pending)}
+        if self._pending_reasoning:
+            delta["reasoning"] = "".join(self._pending_reasoning)
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
         self._pending.clear()
+        self._pending_reasoning.clear()
         self.changed_tools.clear()
         return delta
 
@@ -324,8 +356,13 @@ class _LiveTurn:
             "turn": self.key,
             "user": self.turn.user,
             "text": self.text,
+            "reasoning": self.reasoning,
             "tool_calls": self.tools,
         }
+
+
+def _call_key(event: ToolCallDelta | ToolCall) -> str:
+    return event.id if event.id is not None else f"name:{event.name}"
 
 
 class _Flusher:
@@ -397,6 +434,9 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "tool_calls": reply["tool_calls"],
         "usage": reply["usage"],
         "error": reply["error"],
+        "reasoning": reply["reasoning"],
+        "finish_reason": reply["finish_reason"],
+        "sources": reply["sources"],
     }
     return [user, assistant]
 

@@ -82,6 +82,16 @@ def test_serve_answers_both_formats_and_stops_on_ctrl_c(serve) -> None:
     assert '"POST /chat/stream HTTP/1.1" 200' in output
 
 
+def test_serve_speaks_openai_and_the_variant_vocabulary(serve) -> None:
+    process, url = serve("--vocabulary", "variant")
+    body = {"model": "demo", "messages": [{"role": "user", "content": "/echo up"}]}
+    answer = httpx.post(f"{url}/v1/chat/completions", json=body)
+    assert answer.json()["choices"][0]["message"]["content"] == "up"
+    agents = httpx.post(f"{url}/chat/stream", json={"agent_id": "ag_demo", "message": "/echo up"})
+    assert agents.text.startswith('data: {"type": "content", "content": "up"}\n\n')
+    assert interrupt(process)[0] == 0
+
+
 def test_serve_with_token_rate_limit_and_delay(serve) -> None:
     process, url = serve("--token", "tok-123", "--rate-limit", "2", "--delay", "0.05")
     assert httpx.post(f"{url}/api/chats", json={"userId": "u"}).status_code == 401

@@ -13,8 +13,13 @@ from ..settings import CONNECTION, Setting, merge
 from .agents import AgentsDialect
 from .base import Decoder, Dialect, HttpRequest, MalformedPayload
 from .chats import ChatsDialect
+from .openai import OpenAIDialect
 
-DIALECTS: dict[str, type[Dialect[Any]]] = {"chats": ChatsDialect, "agents": AgentsDialect}
+DIALECTS: dict[str, type[Dialect[Any]]] = {
+    "chats": ChatsDialect,
+    "agents": AgentsDialect,
+    "openai": OpenAIDialect,
+}
 
 #: The dialect used when none is named (`dialect=` or NBCHAT_DIALECT).
 DEFAULT_DIALECT = "chats"

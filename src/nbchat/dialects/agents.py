@@ -71,19 +71,29 @@ class AgentsDialect(Dialect[AgentsSettings]):
 
 
 class AgentsDecoder(Decoder):
-    """Stateless: each `data:` payload is one whole event."""
+    """Stateless: each `data:` payload is one whole event.
+
+    Besides the documented events it reads the names the vendor's other pages use: text as
+    `content {content}` or `token {token|content}`, and `done {session_id, tokens_used}`.
+    """
 
     def decode(self, data: str, event: str) -> list[Event]:
         payload = parse_json_object(data)
         kind = payload.get("type")
-        if kind == "text":  # by far the most common: kept first and short
+        if kind == "text" or kind == "content":  # by far the most common: kept first and short
             return [TextDelta(text_field(payload, "content"))]
+        if kind == "token":
+            return [TextDelta(text_field(payload, "token" if "token" in payload else "content"))]
         if kind == "tool_call":
             return [ToolCall(str(payload.get("name")), payload.get("args"))]
         if kind == "tool_result":
             return [ToolResult(str(payload.get("name")), payload.get("result"))]
         if kind == "done":
-            return [Done(usage=_usage(payload.get("usage")))]
+            usage = _usage(payload.get("usage"))
+            used = payload.get("tokens_used")
+            if usage is None and type(used) is int:
+                usage = Usage(total_tokens=used)
+            return [Done(usage=usage)]
         if kind == "error":
             return [Error("server", str(payload.get("message") or "the agent reported an error"))]
         return []

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import orjson
 
 from ..errors import ConfigurationError, NbchatError
-from ..events import Event, Reply
+from ..events import Event, Reply, Source
 from ..settings import Setting, declared
 
 if TYPE_CHECKING:
@@ -219,6 +219,27 @@ def replace_lone_surrogates(value: Any, *, keep_edges: bool = False) -> Any:
         changes = {f.name: replace_lone_surrogates(getattr(value, f.name)) for f in fields}
         return dataclasses.replace(value, **changes)
     return value
+
+
+def sources(raw: Any) -> tuple[Source, ...]:
+    """Citations as servers send them: a list of URLs, or of objects with a `url` (or `link`,
+    `href`) and a `title` (or `name`). Entries with neither are left out."""
+    if not isinstance(raw, list):
+        return ()
+    found = []
+    for item in raw:
+        if isinstance(item, str):
+            found.append(Source(url=item))
+        elif isinstance(item, dict):
+            url = _first_text(item, "url", "link", "href")
+            title = _first_text(item, "title", "name")
+            if url or title:
+                found.append(Source(url, title))
+    return tuple(found)
+
+
+def _first_text(item: dict[str, Any], *keys: str) -> str | None:
+    return next((item[key] for key in keys if isinstance(item.get(key), str)), None)
 
 
 def text_field(payload: dict[str, Any], key: str) -> str:

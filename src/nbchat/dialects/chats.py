@@ -13,7 +13,15 @@ from typing import Any
 from ..events import Done, Error, Event, Reply, Start, TextDelta, ToolCall, ToolResult
 from ..settings import setting
 from ..turn import Turn
-from .base import Decoder, Dialect, HttpRequest, MalformedPayload, parse_json_object, text_field
+from .base import (
+    Decoder,
+    Dialect,
+    HttpRequest,
+    MalformedPayload,
+    parse_json_object,
+    sources,
+    text_field,
+)
 
 
 @dataclass(frozen=True)
@@ -80,13 +88,23 @@ class ChatsDialect(Dialect[ChatsSettings]):
 
 
 class ChatsDecoder(Decoder):
-    """Stateless: each `data:` payload is one whole event."""
+    """Reads the documented events and the vocabulary the API's real backend sends:
+    `user_message {message}`, `token {token}`, `complete {message: {id, content, sources?},
+    chatId}` and `error {error: {message, code}}`. Remembers whether text streamed, so a
+    `complete` whose content never streamed still gives the reply its text."""
+
+    def __init__(self) -> None:
+        self._streamed = False
 
     def decode(self, data: str, event: str) -> list[Event]:
         payload = parse_json_object(data)
         kind = payload.get("type")
         if kind == "content":  # by far the most common: kept first
+            self._streamed = True
             return [TextDelta(text_field(payload, "delta"))]
+        if kind == "token":
+            self._streamed = True
+            return [TextDelta(text_field(payload, "token"))]
         if kind == "start":
             return [Start(payload.get("messageId"))]
         if kind == "tool_call":
@@ -95,7 +113,29 @@ class ChatsDecoder(Decoder):
             return [ToolResult(str(payload.get("toolName")), payload.get("result"))]
         if kind == "end":
             return [Done(payload.get("messageId"))]
+        if kind == "complete":
+            return self._complete(payload.get("message"))
         if kind == "error":
-            code = payload.get("error") or "server"
-            return [Error(str(code), str(payload.get("message") or code))]
-        return []
+            return [_error(payload)]
+        return []  # user_message and anything unknown
+
+    def _complete(self, message: Any) -> list[Event]:
+        if not isinstance(message, dict):
+            raise MalformedPayload("'complete' has no message object")
+        events: list[Event] = []
+        content = message.get("content")
+        if not self._streamed and isinstance(content, str) and content:
+            events.append(TextDelta(content))
+        message_id = message.get("id")
+        done = Done(str(message_id) if message_id is not None else None)
+        done.sources = sources(message.get("sources"))
+        return [*events, done]
+
+
+def _error(payload: dict[str, Any]) -> Error:
+    error = payload.get("error")
+    if isinstance(error, dict):  # the real backend: error {error: {message, code}}
+        code = str(error.get("code") or "server")
+        return Error(code, str(error.get("message") or code))
+    code = str(error or "server")
+    return Error(code, str(payload.get("message") or code))

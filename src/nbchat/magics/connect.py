@@ -27,7 +27,10 @@ __all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_parser", "parse_con
 DEMO_TARGETS: dict[str, dict[str, str]] = {
     "chats": {"model": "demo", "user_id": "notebook"},
     "agents": {"agent_id": "ag_demo"},
+    "openai": {"model": "demo"},
 }
+#: Where each dialect's API lives on the built-in server, below its URL.
+DEMO_PATHS: dict[str, str] = {"openai": "/v1"}
 
 DESCRIPTION = """Choose the conversation the magics use. With no arguments, show the current one.
 
@@ -156,7 +159,8 @@ def connect(args: Namespace, demo: DemoServer) -> tuple[Chat, str | None]:
     given = _given(args, kind)
     token_env = next((text for item, text in _flag_values(args) if item.secret), None)
     if args.demo:
-        given = {**DEMO_TARGETS.get(name, {}), **given, "base_url": demo.url()}
+        base_url = demo.url() + DEMO_PATHS.get(name, "")
+        given = {**DEMO_TARGETS.get(name, {}), **given, "base_url": base_url}
     known = (*connection_settings(kind), *kind.declared())
     try:
         values = from_environment(known, given, os.environ)
@@ -177,8 +181,16 @@ def _flag_values(args: Namespace) -> list[tuple[Setting, str]]:
     for dest, (item, _names, _env) in _flags().items():
         text = getattr(args, dest, None)
         if text is not None:
-            values.append((item, text))
+            values.append((item, _unquoted(text)))
     return values
+
+
+def _unquoted(text: str) -> str:
+    """IPython splits magic lines keeping quotes (`--system "Be terse."` gives `"Be terse."`);
+    a value quoted whole loses its quotes, as in a shell."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:

@@ -124,7 +124,7 @@ class ChatMagics(Magics):
             chat.new()
         # Only a kernel's front end can update an output in place; a terminal would reprint it.
         live = not (args.quiet or args.no_stream) and getattr(self.shell, "kernel", None)
-        view = LiveView(args.format) if live else None
+        view = LiveView(args.format, reasoning=args.reasoning) if live else None
         events = chat.stream(text, model=args.model, whole=args.no_stream)
         failure: BaseException | None = None
         try:
@@ -141,7 +141,7 @@ class ChatMagics(Magics):
         if view is not None:
             view.close()
         if not args.quiet:
-            show_final(reply, args.format)
+            show_final(reply, args.format, reasoning=args.reasoning)
         if line_mode:  # the cell shows the reply already (or was asked not to): not again
             self.on_screen.mark(reply)
         if args.format == "code" and reply.status == "complete":

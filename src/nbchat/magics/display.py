@@ -38,8 +38,9 @@ class LiveView:
     the pause after an update grows to keep that under RENDER_SHARE of the stream's time.
     """
 
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, *, reasoning: bool = False) -> None:
         self._mime = "text/plain" if fmt == "text" else "text/html"
+        self._reasoning = reasoning
         self._handle: Any = display({}, raw=True, display_id=True)
         self._body = ""  # what the live output shows now
         self._sent = 0
@@ -57,7 +58,8 @@ class LiveView:
         allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)
         if self._sent + size > allowance:
             return
-        body = reply_text(reply) if self._mime == "text/plain" else reply_html(reply)
+        render = reply_text if self._mime == "text/plain" else reply_html
+        body = render(reply, reasoning=self._reasoning)
         self._pause = max(UPDATE_INTERVAL, (time.monotonic() - now) / RENDER_SHARE)
         if body == self._body:
             return
@@ -74,14 +76,15 @@ class LiveView:
         self._handle.update({}, raw=True)
 
 
-def show_final(reply: Reply, fmt: str) -> None:
-    """The reply's final output: rendered (sanitized HTML) and plain text, or plain text only.
+def show_final(reply: Reply, fmt: str, *, reasoning: bool = False) -> None:
+    """The reply's final output: rendered (sanitized HTML) and plain text, or plain text only;
+    the reasoning only when asked (`--reasoning`).
 
     Never `text/markdown`: front ends would render it with their own parsers (see safe_html).
     """
-    data = {"text/plain": reply_text(reply)}
+    data = {"text/plain": reply_text(reply, reasoning=reasoning)}
     if fmt != "text":
-        data["text/html"] = reply_html(reply)
+        data["text/html"] = reply_html(reply, reasoning=reasoning)
     display(data, raw=True)
 
 

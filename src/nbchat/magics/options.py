@@ -37,6 +37,11 @@ def chat_arguments(func: Any) -> Any:
             help="rendered Markdown, plain text, or rendered + first code block as a new cell",
         ),
         argument("--new", action="store_true", help="start a new conversation first"),
+        argument(
+            "--reasoning",
+            action="store_true",
+            help="show the model's reasoning too (it is always kept in the Reply)",
+        ),
         argument("--no-interpolate", action="store_true", help="send {braces} as they are written"),
     ]
     for option in reversed(options):

@@ -1,8 +1,14 @@
-"""The reference server's Starlette app: the `chats` and `agents` wire formats over the demo model.
+"""The reference server's Starlette app: the `chats`, `agents` and `openai` wire formats over
+the demo model.
 
-Errors are JSON `{"error": <HTTP reason>, "message": <why>}`. Checks run in the order a real
+Errors are JSON `{"error": <HTTP reason>, "message": <why>}`, and OpenAI's
+`{"error": {"message", "type", "param", "code"}}` under `/v1/`. Checks run in the order a real
 service would: authentication (401), rate limit (429), request shape (400), then the target
 (404, 403 for another user's chat, 402 for a spent agent).
+
+`vocabulary="variant"` makes the seed APIs speak as their real implementations do rather than
+as their pages document (see `ChatsVariantFormat`, `AgentsVariantFormat`), so clients can be
+tested against both.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
@@ -24,23 +30,43 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .demo_model import Call, Plan, Step, Text, Turn, input_tokens, respond
-from .store import AGENTS, Chat, RateLimiter, Store
+from .demo_model import Call, Fail, Plan, Step, Text, Thought, Turn, input_tokens, respond
+from .store import AGENTS, Chat, Message, RateLimiter, Store
 
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 PING_SECONDS = 15  # keep-alive comments (": ping") on quiet streams; clients ignore them
+#: A tool's result comes this many steps' delays after its call.
+TOOL_PAUSE_STEPS = 10
+
+#: One SSE `data` field: a JSON object, or a literal such as OpenAI's `[DONE]`.
+Payload = dict[str, Any] | str
+
+
+Vocabulary = Literal["documented", "variant"]
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    """An error answer. `code` and `param` show only in OpenAI-shaped bodies (under /v1/)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
+        self.code, self.param = code, param
 
 
 @dataclass(frozen=True)
 class Settings:
     token: str | None = field(default=None, repr=False)
     delay: float = 0.0
+    vocabulary: Vocabulary = "documented"
 
 
 def create_app(
@@ -50,15 +76,20 @@ def create_app(
     rate_limit: int | None = None,
     rate_window: float = 60.0,
     store: Store | None = None,
+    vocabulary: Vocabulary = "documented",
 ) -> Starlette:
     """An app whose state lives in `app.state.store` (chats, sessions, stream counters).
 
     `token` turns on authentication (cookie `session=<token>` or `Authorization: Bearer
     <token>`); `delay` is the pause before each streamed step; `rate_limit` caps requests per
-    `rate_window` seconds.
+    `rate_window` seconds; `vocabulary` chooses how the seed APIs speak ("documented" or
+    "variant").
     """
+    from .openai_api import ROUTES as OPENAI_ROUTES  # it builds on this module
+
     app = Starlette(
         routes=[
+            *OPENAI_ROUTES,
             Route("/api/chats", create_chat, methods=["POST"]),
             Route("/api/chats/{chat_id}/messages", list_messages, methods=["GET"]),
             Route("/api/chats/{chat_id}/messages", send_chat_message, methods=["POST"]),
@@ -68,27 +99,48 @@ def create_app(
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
-    app.state.settings = Settings(token, delay)
+    app.state.settings = Settings(token, delay, vocabulary)
     app.state.store = store or Store()
     app.state.limiter = RateLimiter(rate_limit, rate_window) if rate_limit else None
     return app
 
 
-def _error_response(
-    status: int, message: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    body = {"error": HTTPStatus(status).phrase, "message": message}
-    return JSONResponse(body, status_code=status, headers=headers)
+#: OpenAI's error `type` and default `code` per status, as its API answers them.
+OPENAI_ERRORS = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "unknown_url"),
+    405: ("invalid_request_error", "method_not_supported"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+
+
+def _error_response(request: Request, error: ApiError) -> Response:
+    status = error.status
+    body: dict[str, Any]
+    if request.url.path.startswith("/v1/"):
+        kind, code = OPENAI_ERRORS.get(status, ("server_error", None))
+        body = {
+            "error": {
+                "message": error.message,
+                "type": kind,
+                "param": error.param,
+                "code": error.code or code,
+            }
+        }
+    else:
+        body = {"error": HTTPStatus(status).phrase, "message": error.message}
+    return JSONResponse(body, status_code=status, headers=error.headers)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return _error_response(exc.status, exc.message, exc.headers)
+    return _error_response(request, exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _error_response(exc.status_code, exc.detail, exc.headers)
+    return _error_response(request, ApiError(exc.status_code, exc.detail, exc.headers))
 
 
 # --- request checks -------------------------------------------------------------------------
@@ -177,6 +229,10 @@ async def _chat_turn(request: Request) -> tuple[Chat, str, list[Turn]]:
     workflow_id = _optional(body, "workflowId")
     if workflow_id is not None:
         _uuid(workflow_id, "workflowId")
+    store: Store = request.app.state.store
+    chat_id = request.path_params["chat_id"]
+    if request.app.state.settings.vocabulary == "variant" and chat_id not in store.chats:
+        store.create_chat(user_id, chat_id=chat_id)  # the real backend creates, not 404
     chat = _find_chat(request)
     if chat.user_id != user_id:
         raise ApiError(403, f"chat {chat.id} belongs to another user")
@@ -196,27 +252,33 @@ async def send_chat_message(request: Request) -> Response:
 async def stream_chat_message(request: Request) -> Response:
     chat, content, history = await _chat_turn(request)
     plan = respond(content, history)
-    chat.add("user", content)
+    user = chat.add("user", content)
     reply = chat.add("assistant", "")
 
     def finish(text: str) -> None:
         reply.content = text
 
-    return _sse(request, plan, ChatsFormat(reply.id), finish)
+    fmt: Format
+    if request.app.state.settings.vocabulary == "variant":
+        fmt = ChatsVariantFormat(user, reply, plan.sources)
+    else:
+        fmt = ChatsFormat(reply.id)
+    return sse_response(request, plan, fmt, finish)
 
 
 class ChatsFormat:
     """Payloads of the chats format: compact JSON, as in its spec page."""
 
     separators = (",", ":")
+    tool_pause_steps: float = TOOL_PAUSE_STEPS
 
     def __init__(self, message_id: str) -> None:
         self.message_id = message_id
 
-    def opening(self) -> list[dict[str, Any]]:
+    def opening(self) -> list[Payload]:
         return [{"type": "start", "messageId": self.message_id}]
 
-    def step(self, step: Step) -> list[dict[str, Any]]:
+    def step(self, step: Step) -> list[Payload]:
         if isinstance(step, Text):
             return [{"type": "content", "delta": step.text}]
         if isinstance(step, Call):
@@ -224,10 +286,38 @@ class ChatsFormat:
                 {"type": "tool_call", "toolName": step.name, "toolArgs": step.args},
                 {"type": "tool_result", "toolName": step.name, "result": step.result},
             ]
+        if isinstance(step, Thought):
+            return []  # the format has no reasoning events
         return [{"type": "error", "error": "model_error", "message": step.message}]
 
-    def closing(self) -> list[dict[str, Any]]:
+    def closing(self) -> list[Payload]:
         return [{"type": "end", "messageId": self.message_id}]
+
+
+class ChatsVariantFormat(ChatsFormat):
+    """The chats API as its real backend speaks it: `user_message {message}`, `token {token}`,
+    `complete {message: {..., content, sources?}, chatId}`, `error {error: {message, code}}`.
+    Tool events stay as documented."""
+
+    def __init__(self, user: Message, reply: Message, sources: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(reply.id)
+        self.user, self.reply, self.sources = user, reply, sources
+
+    def opening(self) -> list[Payload]:
+        return [{"type": "user_message", "message": self.user.to_json()}]
+
+    def step(self, step: Step) -> list[Payload]:
+        if isinstance(step, Text):
+            return [{"type": "token", "token": step.text}]
+        if isinstance(step, Fail):
+            return [{"type": "error", "error": {"message": step.message, "code": "model_error"}}]
+        return super().step(step)
+
+    def closing(self) -> list[Payload]:
+        message: dict[str, Any] = self.reply.to_json()  # its content is final by now
+        if self.sources:
+            message["sources"] = [{"title": title, "url": url} for title, url in self.sources]
+        return [{"type": "complete", "message": message, "chatId": self.reply.chat_id}]
 
 
 # --- agents ---------------------------------------------------------------------------------
@@ -287,46 +377,79 @@ async def stream_agent_message(request: Request) -> Response:
     def finish(text: str) -> None:
         _remember(request, session_id, message, text)
 
-    return _sse(request, plan, AgentsFormat(_usage(plan, message, history)), finish)
+    usage = _usage(plan, message, history)
+    fmt: Format
+    if request.app.state.settings.vocabulary == "variant":
+        fmt = AgentsVariantFormat(usage, session_id)
+    else:
+        fmt = AgentsFormat(usage)
+    return sse_response(request, plan, fmt, finish)
 
 
 class AgentsFormat:
     """Payloads of the agents format: JSON spaced like its spec page."""
 
     separators = (", ", ": ")
+    tool_pause_steps: float = TOOL_PAUSE_STEPS
+    text_type = "text"
 
     def __init__(self, usage: dict[str, int]) -> None:
         self.usage = usage
 
-    def opening(self) -> list[dict[str, Any]]:
+    def opening(self) -> list[Payload]:
         return []
 
-    def step(self, step: Step) -> list[dict[str, Any]]:
+    def step(self, step: Step) -> list[Payload]:
         if isinstance(step, Text):
-            return [{"type": "text", "content": step.text}]
+            return [{"type": self.text_type, "content": step.text}]
         if isinstance(step, Call):
             return [
                 {"type": "tool_call", "name": step.name, "args": step.args},
                 {"type": "tool_result", "name": step.name, "result": step.result},
             ]
+        if isinstance(step, Thought):
+            return []  # the format has no reasoning events
         return [{"type": "error", "message": step.message}]
 
-    def closing(self) -> list[dict[str, Any]]:
+    def closing(self) -> list[Payload]:
         return [{"type": "done", "usage": self.usage}]
+
+
+class AgentsVariantFormat(AgentsFormat):
+    """The agents API with the event names its vendor also documents: `content {content}`
+    for text and `done {session_id, tokens_used}`."""
+
+    text_type = "content"
+
+    def __init__(self, usage: dict[str, int], session_id: str | None) -> None:
+        super().__init__(usage)
+        self.session_id = session_id
+
+    def closing(self) -> list[Payload]:
+        used = self.usage["total_tokens"]
+        return [{"type": "done", "session_id": self.session_id, "tokens_used": used}]
 
 
 # --- streaming ------------------------------------------------------------------------------
 
-#: A tool's result comes this many steps' delays after its call.
-TOOL_PAUSE_STEPS = 10
+
+class Format(Protocol):
+    """How one wire format writes a plan's steps as SSE payloads."""
+
+    separators: tuple[str, str]  # JSON spacing, as the format's own pages show it
+    tool_pause_steps: float  # pause between the payloads of one step, in steps' delays
+
+    def opening(self) -> list[Payload]: ...
+
+    def step(self, step: Step) -> list[Payload]: ...
+
+    def closing(self) -> list[Payload]: ...
 
 
-def _sse(
-    request: Request,
-    plan: Plan,
-    fmt: ChatsFormat | AgentsFormat,
-    finish: Callable[[str], None],
+def sse_response(
+    request: Request, plan: Plan, fmt: Format, finish: Callable[[str], None]
 ) -> Response:
+    """The plan streamed in `fmt`, paced by the server's delay (or the plan's own)."""
     settings: Settings = request.app.state.settings
     delay = settings.delay if plan.delay is None else plan.delay
     events = _events(plan, fmt, delay, request.app.state.store, finish)
@@ -335,7 +458,7 @@ def _sse(
 
 async def _events(
     plan: Plan,
-    fmt: ChatsFormat | AgentsFormat,
+    fmt: Format,
     delay: float,
     store: Store,
     finish: Callable[[str], None],
@@ -352,7 +475,9 @@ async def _events(
     parts: list[str] = []
     done = False
 
-    def event(payload: dict[str, Any]) -> dict[str, str]:
+    def event(payload: Payload) -> dict[str, str]:
+        if isinstance(payload, str):
+            return {"data": payload}
         return {"data": json.dumps(payload, separators=fmt.separators, ensure_ascii=False)}
 
     try:
@@ -364,8 +489,8 @@ async def _events(
                 parts.append(step.text)
                 stats.deltas += 1
             for index, payload in enumerate(fmt.step(step)):
-                if index:  # a tool takes a moment: its card shows pending until the result
-                    await asyncio.sleep(delay * TOOL_PAUSE_STEPS)
+                if index:  # a tool's result comes a moment after its call, arguments in pieces
+                    await asyncio.sleep(delay * fmt.tool_pause_steps)
                 yield event(payload)
         done = True
         stats.completed += 1

@@ -29,6 +29,13 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Thought:
+    """One streamed piece of reasoning, shown apart from the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Call:
     """A tool call and the result the tool produced."""
 
@@ -44,7 +51,7 @@ class Fail:
     message: str
 
 
-Step = Text | Call | Fail
+Step = Text | Thought | Call | Fail
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,15 @@ class Plan:
     steps: list[Step]
     delay: float | None = None  # seconds between steps; None means the server's delay
     output_tokens: int | None = None  # None means: count the words of the text
+    sources: tuple[tuple[str, str], ...] = ()  # citations: (title, url)
 
     @property
     def text(self) -> str:
         return "".join(step.text for step in self.steps if isinstance(step, Text))
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(step.text for step in self.steps if isinstance(step, Thought))
 
     @property
     def failure(self) -> str | None:
@@ -90,9 +102,14 @@ def input_tokens(prompt: str, history: Sequence[Turn]) -> int:
     return count_tokens(context) + count_tokens(prompt)
 
 
+def pieces(text: str) -> list[str]:
+    """Small word-sized pieces whose concatenation is exactly `text`."""
+    return re.findall(r"\S+\s*|\s+", text)
+
+
 def deltas(text: str) -> list[Step]:
-    """Split text into small word-sized deltas whose concatenation is exactly `text`."""
-    return [Text(piece) for piece in re.findall(r"\S+\s*|\s+", text)]
+    """`text` as word-sized text deltas."""
+    return [Text(piece) for piece in pieces(text)]
 
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -169,12 +186,16 @@ def respond(prompt: str, history: Sequence[Turn] = ()) -> Plan:
 
     Triggers: arithmetic ("calculate 2+3*4", "what is 6*7?") calls the calculator tool;
     `/echo TEXT` replies TEXT; `/stream N SIZE [DELAY_MS]` sends N deltas of SIZE characters;
-    `/code` answers with a Python block; `/xss` with hostile Markdown; `/fail` fails mid-stream.
-    Anything else gets a Markdown reply that quotes the prompt and counts the turns.
+    `/code` answers with a Python block; `/xss` with hostile Markdown; `/fail` fails mid-stream;
+    `/think PROMPT` reasons first (a reasoning section), then answers PROMPT; `/cite` answers
+    with citations. Anything else gets a Markdown reply that quotes the prompt and counts the
+    turns.
     """
     command, _, rest = prompt.partition(" ")
     if command == "/echo":
         return Plan(deltas(rest))
+    if command == "/think":
+        return _think(rest, history)
     if command == "/stream":
         return _stream(rest)
     if command in _FIXED:
@@ -195,6 +216,25 @@ def _calculator(expression: str) -> Plan:
         answer = f" `{expression}` = **{result}**."
     call = Call("calculator", {"expression": expression}, result)
     return Plan([*deltas("Let me use the calculator."), call, *deltas(answer)])
+
+
+def answer_with_result(call: Call) -> Plan:
+    """The answer after a client ran the tool the model called and sent back `call.result`
+    (stateless backends, where the client runs tools)."""
+    if call.name == "calculator" and "expression" in call.args:
+        return Plan(deltas(f"`{call.args['expression']}` = **{call.result}**."))
+    return Plan(deltas(f"The `{call.name}` tool returned: {call.result}"))
+
+
+def _think(prompt: str, history: Sequence[Turn]) -> Plan:
+    question = " ".join(prompt.split())[:200] or "nothing in particular"
+    thoughts = (
+        f'The user asks me to think about "{question}". '
+        "I am a demo model, so I reason in a fixed way: first I read the question, "
+        "then I decide what to answer, then I answer."
+    )
+    answer = respond(prompt, history) if prompt.strip() else Plan(deltas("Ask me something."))
+    return Plan([*(Thought(piece) for piece in pieces(thoughts)), *answer.steps])
 
 
 def _stream(arguments: str) -> Plan:
@@ -289,7 +329,16 @@ graph TD
 
 Plain **bold** text should still render."""
 
+_CITED = """Jupyter notebooks [1] grew out of IPython [2]; both are open source."""
+
 _FIXED = {
+    "/cite": Plan(
+        deltas(_CITED),
+        sources=(
+            ("Project Jupyter", "https://jupyter.org/"),
+            ("IPython", "https://ipython.org/"),
+        ),
+    ),
     "/code": Plan(deltas(_CODE)),
     "/xss": Plan(deltas(_XSS)),
     "/fail": Plan(

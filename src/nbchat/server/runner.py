@@ -10,7 +10,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from .app import create_app
+from .app import Vocabulary, create_app
 from .store import Store
 
 #: Streams still open when the server stops get this long to finish before they are cut.
@@ -107,13 +107,21 @@ def start_server(
     rate_limit: int | None = None,
     *,
     rate_window: float = 60.0,
+    vocabulary: Vocabulary = "documented",
     timeout: float = 10.0,
 ) -> ServerHandle:
     """Start the reference server in a background thread and return once it accepts requests.
 
-    Loopback and a free port by default. See `create_app` for `token`, `delay` and the rate limit.
+    Loopback and a free port by default. See `create_app` for `token`, `delay`, the rate limit
+    and `vocabulary`.
     """
-    app = create_app(token=token, delay=delay, rate_limit=rate_limit, rate_window=rate_window)
+    app = create_app(
+        token=token,
+        delay=delay,
+        rate_limit=rate_limit,
+        rate_window=rate_window,
+        vocabulary=vocabulary,
+    )
     handle = ServerHandle(app, bind(host, port))
     handle._start(timeout)
     return handle

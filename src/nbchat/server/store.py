@@ -104,8 +104,10 @@ class Store:
     def __post_init__(self) -> None:
         self.chats.setdefault(EXAMPLE_CHAT_ID, Chat(EXAMPLE_CHAT_ID, EXAMPLE_USER_ID))
 
-    def create_chat(self, user_id: str, title: str | None = None) -> Chat:
-        chat = Chat(str(uuid.uuid4()), user_id, title)
+    def create_chat(
+        self, user_id: str, title: str | None = None, *, chat_id: str | None = None
+    ) -> Chat:
+        chat = Chat(chat_id or str(uuid.uuid4()), user_id, title)
         self.chats[chat.id] = chat
         return chat
 
