@@ -10,12 +10,20 @@ from dataclasses import replace
 
 import httpx
 
-from .client import AsyncClient, Client, ClientConfig, Deadline, safe_url
+from .client import AsyncClient, Client, ClientConfig, Deadline, origin, safe_url
 from .cookies import CookiesArg
 from .dialects import HttpRequest, Target, get_dialect
 from .errors import ConfigurationError, NbchatError, StreamError
 from .events import Event, Reply
-from .stream import AsyncEventStream, EventDecoder, EventStream, Turn, TurnKind, failure_event
+from .stream import (
+    AsyncEventStream,
+    EventDecoder,
+    EventStream,
+    Turn,
+    TurnKind,
+    failure_event,
+    utc_now,
+)
 
 log = logging.getLogger("nbchat")
 
@@ -104,7 +112,7 @@ class Chat:
 
     def stream(self, text: str, *, model: str | None = None) -> EventStream:
         """Stream the reply to `text` as normalized events (`with chat.stream(...) as events`)."""
-        turn = self._new_turn(text)
+        turn = self._new_turn(text, model)
 
         def open_response(deadline: Deadline) -> httpx.Response:
             target = self._prepare(model)
@@ -123,7 +131,7 @@ class Chat:
 
     def astream(self, text: str, *, model: str | None = None) -> AsyncEventStream:
         """`async with chat.astream(text) as events: async for event in events: ...`"""
-        turn = self._new_turn(text)
+        turn = self._new_turn(text, model)
         client = AsyncClient(self._config)
         http = client.http()
 
@@ -179,6 +187,10 @@ class Chat:
         return unsubscribe
 
     def _notify(self, kind: TurnKind, turn: Turn, event: Event | None) -> None:
+        if kind == "turn_start":
+            turn.started_at = utc_now()
+        elif kind == "turn_end":
+            turn.ended_at = utc_now()
         for listener in self._listeners:
             try:
                 listener(kind, turn, event)
@@ -187,10 +199,15 @@ class Chat:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _new_turn(self, text: str) -> Turn:
+    def _new_turn(self, text: str, model: str | None) -> Turn:
         if not isinstance(text, str) or not text.strip():
             raise ConfigurationError("a message needs some text")
-        turn = Turn(text)
+        turn = Turn(
+            text,
+            dialect=self.dialect,
+            model=model or self._target.model or self._target.agent_id,
+            server=origin(self._config.base_url),
+        )
         with self._lock:
             self.history.append(turn)
         return turn
@@ -223,7 +240,7 @@ class Chat:
             return self._remember(target)
 
     def _send_whole(self, text: str, model: str | None) -> Reply:
-        turn = self._new_turn(text)
+        turn = self._new_turn(text, model)
         self._notify("turn_start", turn, None)
         try:
             target = self._prepare(model)

@@ -6,13 +6,15 @@ just drive it from a blocking or an asyncio response.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import httpx_sse
@@ -31,11 +33,48 @@ TERMINAL = (Done, Error)  # a reply is over after either
 
 @dataclass
 class Turn:
-    """One exchange: what the user said and the reply it got (complete or not)."""
+    """One exchange: what the user said and the reply it got (complete or not), and where the
+    reply came from (`provenance()`)."""
 
     user: str
     reply: Reply = field(default_factory=Reply)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    dialect: str | None = None
+    model: str | None = None
+    server: str | None = None  # scheme://host[:port] only: no path, query or credentials
+    started_at: str | None = None  # UTC, ISO 8601, when the request went out
+    ended_at: str | None = None  # UTC, ISO 8601, when the reply finished (in any status)
+
+    def provenance(self) -> dict[str, Any]:
+        """Where the reply came from, JSON-ready: what a saved notebook records beside it.
+
+        Keys: nbchat_version, dialect, model, server, message_id, user_message_id, usage
+        ({input_tokens, output_tokens, total_tokens} or None), started_at, ended_at, status.
+        """
+        from . import __version__
+
+        usage = self.reply.usage
+        return {
+            "nbchat_version": __version__,
+            "dialect": self.dialect,
+            "model": self.model,
+            "server": self.server,
+            "message_id": self.reply.message_id,
+            "user_message_id": self.reply.user_message_id,
+            "usage": dataclasses.asdict(usage) if usage else None,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "status": self.reply.status,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The turn as JSON-ready data: id, user text, reply text and its provenance."""
+        return {"id": self.id, "user": self.user, "reply": self.reply.text, **self.provenance()}
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 UTC with milliseconds: 2026-11-30T08:00:00.000Z."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 Notify = Callable[[TurnKind, Turn, "Event | None"], None]

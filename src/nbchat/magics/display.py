@@ -68,12 +68,15 @@ class LiveView:
         self._handle.update({}, raw=True)
 
 
-def show_final(reply: Reply, fmt: str) -> None:
-    """The reply's final output: Markdown and plain text, or plain text only."""
+def show_final(reply: Reply, fmt: str, provenance: dict[str, Any] | None = None) -> None:
+    """The reply's final output: Markdown and plain text, or plain text only. `provenance`
+    (`Turn.provenance()`) goes in the output's metadata under "nbchat", so a saved notebook
+    says where the answer came from (nbval does not compare output metadata)."""
     data = {"text/plain": reply_text(reply)}
     if fmt != "text":
         data["text/markdown"] = reply_markdown(reply)
-    display(data, raw=True)
+    metadata = {"nbchat": provenance} if provenance is not None else None
+    display(data, raw=True, metadata=metadata)
 
 
 class OnScreen:

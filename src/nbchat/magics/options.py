@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import string
 from argparse import ArgumentParser
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
+
+from ..budget import Part
 
 __all__ = ["chat_arguments", "chat_lines", "interpolate", "split_options"]
 
@@ -28,6 +31,17 @@ def chat_arguments(func: Any) -> Any:
         ),
         argument("--new", action="store_true", help="start a new conversation first"),
         argument("--no-interpolate", action="store_true", help="send {braces} as they are written"),
+        argument(
+            "--max-context",
+            type=int,
+            metavar="N",
+            help="characters each {value} may take (default: %%chat_context, 4000)",
+        ),
+        argument(
+            "--explain-error",
+            action="store_true",
+            help="send the last error and the code of the cell that raised it",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -60,14 +74,20 @@ def chat_lines(lines: list[str]) -> list[str]:
     return out
 
 
-def interpolate(template: str, namespace: dict[str, Any]) -> str:
-    """`{name}` → the variable's value (format specs and `!r` work); `{{`/`}}` → braces.
+def interpolate(
+    template: str, namespace: dict[str, Any], render: Callable[[Any], str] = str
+) -> tuple[str, list[Part]]:
+    """`{name}` → `render(value)`; `{name:spec}` and `{name!r}` format as Python does (then
+    `render` caps the result); `{{`/`}}` → braces. Returns the text and its parts (each field
+    and the text around them), so a budget can say which part is large.
 
+    Fields are looked up as `str.format` does: `{df}`, `{P.name}`, `{In[3]}`, `{Out[3]}`.
     An unknown name is a UsageError, raised before anything is sent.
     """
     formatter = string.Formatter()
     hint = "write {{ and }} for literal braces, or use --no-interpolate"
     out: list[str] = []
+    fields: list[Part] = []
     try:
         parsed = list(formatter.parse(template))
     except ValueError as exc:
@@ -80,13 +100,17 @@ def interpolate(template: str, namespace: dict[str, Any]) -> str:
             raise UsageError(f"empty {{}} in the message; {hint}")
         try:
             value, _ = formatter.get_field(field, (), namespace)
-            value = formatter.convert_field(value, conversion)
-            out.append(formatter.format_field(value, spec or ""))
+            if spec or conversion:
+                value = formatter.format_field(formatter.convert_field(value, conversion), spec)
+            text = render(value)
         except (KeyError, AttributeError, IndexError):
             raise UsageError(f"{{{field}}}: no such variable; {hint}") from None
         except (ValueError, TypeError) as exc:
             raise UsageError(f"{{{field}}}: {exc}") from None
-    return "".join(out)
+        out.append(text)
+        fields.append(Part(f"{{{field}}}", text))
+    written = "".join(literal for literal, *_ in parsed)
+    return "".join(out), [Part("the text you wrote", written), *fields]
 
 
 def split_options(parser: ArgumentParser, line: str) -> tuple[str, str]:
