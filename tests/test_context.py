@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 from nbchat.budget import Budget, Part
+from nbchat.client import origin
 from nbchat.context import Formatters, cap
 from nbchat.errors import ContextTooLargeError
 from nbchat.kernel import describe, fence
@@ -173,3 +175,25 @@ def test_describe_and_fence() -> None:
     assert describe([1, 2, 3]) == "list[3]"
     assert describe(2.5) == "float"
     assert fence("a ``` b", "python") == "````python\na ``` b\n````"
+
+
+def test_origin_keeps_scheme_host_and_port_only() -> None:
+    assert origin("https://user:pw@example.com:8443/v1/chat?key=k") == "https://example.com:8443"
+    assert origin("http://[::1]:3026/") == "http://[::1]:3026"
+    assert origin("http://127.0.0.1") == "http://127.0.0.1"
+
+
+def test_polars_frames_and_series(formatters: Formatters) -> None:
+    frame = pl.DataFrame({"city": [f"c{i}" for i in range(30)], "pop": list(range(30))})
+    text = formatters.render(frame)
+    assert text.splitlines()[:5] == [
+        "polars.DataFrame: 30 rows x 2 columns",
+        "columns:",
+        "- city: String",
+        "- pop: Int64",
+        "first 10 of 30 rows:",
+    ]
+    assert "| city | pop |" in text and "| c9   | 9   |" in text and "c10" not in text
+    series = formatters.render(frame["pop"], max_chars=120)
+    assert series.startswith("polars.Series 'pop': 30 values, dtype Int64\nfirst ")
+    assert len(series) <= 120

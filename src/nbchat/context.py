@@ -242,9 +242,22 @@ def _pandas_series(series: Any, max_chars: int) -> str:
     return _shrink(render, TABLE_ROWS, max_chars)
 
 
-def _polars_frame(frame: Any, max_chars: int) -> str:
+def _polars_table(frame: Any, rows: int) -> str:
+    """The first `rows` rows of a polars frame as a Markdown table (polars formats it)."""
     import polars as pl  # loaded already: a polars value exists
 
+    with pl.Config(
+        tbl_formatting="MARKDOWN",
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        tbl_rows=rows,
+        tbl_cols=TABLE_COLUMNS,
+        fmt_str_lengths=80,
+    ):
+        return str(frame.head(rows))
+
+
+def _polars_frame(frame: Any, max_chars: int) -> str:
     rows, columns = frame.shape
     header = f"polars.DataFrame: {rows:,} rows x {columns:,} columns\ncolumns:\n" + _column_list(
         list(frame.columns), [str(t) for t in frame.dtypes]
@@ -255,23 +268,21 @@ def _polars_frame(frame: Any, max_chars: int) -> str:
 
     def render(n: int) -> str:
         note = _rows_note(min(n, rows), rows, columns - table_columns.width)
-        with pl.Config(
-            tbl_formatting="MARKDOWN",
-            tbl_hide_column_data_types=True,
-            tbl_hide_dataframe_shape=True,
-            tbl_rows=n,
-            tbl_cols=TABLE_COLUMNS,
-            fmt_str_lengths=80,
-        ):
-            return f"{header}\n{note}:\n{table_columns.head(n)}"
+        return f"{header}\n{note}:\n{_polars_table(table_columns, n)}"
 
     return _shrink(render, TABLE_ROWS, max_chars)
 
 
 def _polars_series(series: Any, max_chars: int) -> str:
-    return _polars_frame(series.to_frame(), max_chars).replace(
-        "polars.DataFrame", f"polars.Series {series.name!r} (as a frame)", 1
-    )
+    header = f"polars.Series {series.name!r}: {len(series):,} values, dtype {series.dtype}"
+    if not len(series):
+        return header
+
+    def render(n: int) -> str:
+        note = _rows_note(min(n, len(series)), len(series), 0)
+        return f"{header}\n{note}:\n{_polars_table(series.to_frame(), n)}"
+
+    return _shrink(render, TABLE_ROWS, max_chars)
 
 
 def _numpy_array(array: Any, max_chars: int) -> str:

@@ -36,13 +36,18 @@ class LastError:
     execution_count: int | None = None
 
     def describe(self, shell: Any = None, frames: int = ERROR_FRAMES) -> str:
-        """Type, message and the last `frames` frames, with cells named In[N] as IPython does."""
+        """Type, message and at most `frames` frames (the first, then the innermost ones),
+        with cells named In[N] as IPython names them."""
         exc = self.exception
-        summary = _user_frames(traceback.extract_tb(exc.__traceback__), shell)[-frames:]
+        stack = _user_frames(traceback.extract_tb(exc.__traceback__), shell)
+        # The cell's line that started it all, then the innermost frames: where it failed.
+        shown = stack if len(stack) <= frames else [stack[0], *stack[1 - frames :]]
         lines = [f"{type(exc).__qualname__}: {exc}".rstrip(": ")]
-        if summary:
-            lines.append(f"Traceback (last {len(summary)} frames, most recent call last):")
-        for frame in summary:
+        if shown:
+            lines.append(f"Traceback ({len(stack)} frames, most recent call last):")
+        for index, frame in enumerate(shown):
+            if index == 1 and len(stack) > len(shown):
+                lines.append(f"  … {len(stack) - len(shown)} frames left out")
             lines.append(f"  {_where(frame.filename, shell)}, line {frame.lineno}, in {frame.name}")
             if frame.line:
                 lines.append(f"    {frame.line.strip()}")

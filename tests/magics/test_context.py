@@ -53,7 +53,7 @@ def test_err_is_the_last_error_with_its_frames(kernel: Kernel) -> None:
     count = kernel.eval("len(In) - 1")
     sent = echo(kernel, "\nWhy? {Err}")
     assert sent.startswith("Why? ZeroDivisionError: division by zero\n")
-    assert "Traceback (last 2 frames, most recent call last):" in sent
+    assert "Traceback (2 frames, most recent call last):" in sent
     assert f"  Cell In[{count}], line 4, in <module>\n    ratio(1, 0)" in sent
     assert f"  Cell In[{count}], line 2, in ratio\n    return a / b" in sent
     assert sent.endswith(f"(raised by cell In[{count}])")
@@ -61,6 +61,16 @@ def test_err_is_the_last_error_with_its_frames(kernel: Kernel) -> None:
     kernel.ok("x = 1")
     assert kernel.run("%%chat\n{no_such_name}").reply["status"] == "error"
     assert echo(kernel, "\n{Err}").startswith("ZeroDivisionError: division by zero")
+
+
+def test_a_deep_traceback_keeps_the_cell_line_and_the_innermost_frames(kernel: Kernel) -> None:
+    kernel.run("def down(n):\n    return 1 / 0 if n == 0 else down(n - 1)\n\ndown(20)")
+    sent = echo(kernel, "\n{Err}")
+    lines = sent.splitlines()
+    assert lines[1] == "Traceback (22 frames, most recent call last):"
+    assert lines[2].endswith("line 4, in <module>") and lines[3] == "    down(20)"
+    assert lines[4] == "  … 17 frames left out"
+    assert sum(line.endswith(", in down") for line in lines) == 4
 
 
 def test_explain_error_sends_the_failing_cell_and_its_error(kernel: Kernel) -> None:
