@@ -10,6 +10,7 @@ that raised it; an error raised before the hook was registered is still found th
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import traceback
@@ -64,7 +65,16 @@ def _cell_name(filename: str, shell: Any) -> tuple[str, str] | None:
 
 def _where(filename: str, shell: Any) -> str:
     label = _cell_name(filename, shell)
-    return f"{label[0]} {label[1]}" if label else f'File "{filename}"'
+    return f"{label[0]} {label[1]}" if label else f'File "{_short_path(filename)}"'
+
+
+def _short_path(filename: str) -> str:
+    """A module's path relative to the sys.path entry it was imported from ("pandas/core/
+    frame.py"): shorter, the same on every machine, and without the user's home directory."""
+    roots = [
+        root for root in sys.path if root and filename.startswith(root.rstrip(os.sep) + os.sep)
+    ]
+    return os.path.relpath(filename, max(roots, key=len)) if roots else filename
 
 
 def _user_frames(frames: traceback.StackSummary, shell: Any) -> list[traceback.FrameSummary]:

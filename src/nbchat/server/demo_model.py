@@ -236,8 +236,8 @@ def _chat(prompt: str, history: Sequence[Turn]) -> Plan:
 _TABLE_RULE = re.compile(r"^\|(\s*:?-+:?\s*\|)+\s*$")
 _FENCE = re.compile(r"^(`{3,})(\w*)\s*$")
 _ERROR = re.compile(r"^[A-Z]\w*(Error|Exception|Interrupt|Exit)\b.*$")
-_DESCRIBED = re.compile(r"^(pandas|polars|numpy)\.\w+( '[^']*')?: .+$")
-_CUT = re.compile(r"^\[… cut ([\d,]+) of ([\d,]+) characters\]$")
+_DESCRIBED = re.compile(r"\b(pandas|polars|numpy)\.\w+( '[^']*')?: .+$")
+_CUT = re.compile(r"^\[… cut ([\d,]+) of ([\d,]+) characters\]")
 
 
 def summarize(message: str) -> str:
@@ -268,13 +268,14 @@ def summarize(message: str) -> str:
                 rows += 1
             named = ", ".join(f"`{c}`" for c in columns if c) or "no named columns"
             found.append(f"a table with columns {named} and {rows} rows")
-        elif _CUT.match(line.strip()):
-            cut = _CUT.match(line.strip())
-            found.append(f"a value cut short ({cut[1]} of {cut[2]} characters left out)")
         elif _ERROR.match(line):
             found.append(f"an error: `{line.strip()}`")
-        elif _DESCRIBED.match(line):
-            found.append(f"a description: `{line.strip()}`")
+        else:
+            cut, described = _CUT.match(line), _DESCRIBED.search(line)
+            if cut:
+                found.append(f"a value cut short ({cut[1]} of {cut[2]} characters left out)")
+            if described:
+                found.append(f"a description: `{described[0]}`")
     words = count_tokens(message)
     head = f"I received {len(message):,} characters ({words:,} words) in {_lines(len(lines))}"
     if not found:
