@@ -19,8 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .budget import Part
+from .errors import ConfigurationError
 
-__all__ = ["ErrorRecorder", "LastError", "describe", "explain_prompt", "fence", "user_variables"]
+__all__ = [
+    "ErrorRecorder",
+    "LastError",
+    "attach",
+    "describe",
+    "explain_prompt",
+    "fence",
+    "user_variables",
+]
 
 #: Traceback frames kept (the innermost ones: where it failed).
 ERROR_FRAMES = 5
@@ -166,3 +175,26 @@ def explain_prompt(
     parts.append(Part("the error", described))
     blocks.append(f"The error it raised:\n\n{fence(described)}")
     return "\n\n".join(blocks), parts
+
+
+def attach(
+    text: str, names: list[str], namespace: dict[str, Any], render: Callable[[Any], str]
+) -> tuple[str, list[dict[str, str]], list[Part]]:
+    """`text` with the named variables appended, each rendered by `render` (so capped).
+
+    Returns the message, the attachments ([{name, text}], what the panel shows collapsed on
+    the user's message) and the message's parts (for the budget). An unknown name is a
+    ConfigurationError: the variable may have been deleted since it was offered.
+    """
+    items = []
+    for name in dict.fromkeys(names):  # each once, in the order chosen
+        if name not in namespace:
+            raise ConfigurationError(f"@{name}: no such variable in the kernel (any more)")
+        items.append({"name": name, "text": render(namespace[name])})
+    if not items:
+        return text, [], [Part("the text you wrote", text)]
+    attached = "\n\n".join(f"`{item['name']}`:\n{item['text']}" for item in items)
+    message = f"{text.strip()}\n\nAttached from the kernel:\n\n{attached}"
+    parts = [Part("the text you wrote", text)]
+    parts += [Part(f"@{item['name']}", item["text"]) for item in items]
+    return message, items, parts

@@ -13,8 +13,12 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   delta      {turn, text, tools?}             new text, changed tool calls [{index, ...}]; < 30/s
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
-View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
-{"type": "retry", "turn"}, {"type": "new"}.
+View → kernel: {"type": "sync"}, {"type": "send", "text", "context"?: [variable names]},
+{"type": "stop"}, {"type": "retry", "turn"}, {"type": "new"}, {"type": "variables"}.
+
+Kernel context (unnumbered replies): "variables" {items: [{name, description}]} answers the
+view's request (for `@` completion); "refused" {text, context, message} says a send was not
+sent (over the token budget, an attached variable gone) and hands the draft back.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,8 @@ import traitlets
 from .chat import Chat, EventStream, Turn
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
-from .session import current_chat
+from .kernel import attach, user_variables
+from .session import current_chat, session
 
 log = logging.getLogger("nbchat")
 
@@ -82,6 +87,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._last_sent: EventStream | None = None
         self._thread: threading.Thread | None = None
         self._callbacks: list[ReplyCallback] = []
+        self._attached: dict[str, tuple[str, list[dict[str, str]]]] = {}  # Turn.id → typed, items
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
@@ -92,12 +98,22 @@ class ChatWidget(anywidget.AnyWidget):
     def chat(self) -> Chat:
         return self._chat
 
-    def send(self, text: str, *, model: str | None = None) -> None:  # type: ignore[override]
-        """Send `text` as if typed in the panel; the reply streams on a background thread."""
+    def send(  # type: ignore[override]
+        self, text: str, *, model: str | None = None, context: Sequence[str] = ()
+    ) -> None:
+        """Send `text` as if typed in the panel; the reply streams on a background thread.
+
+        `context` names kernel variables to attach, rendered as `{name}` would be. A message
+        over the session's token budget raises ContextTooLargeError and is not sent.
+        """
         with self._lock:
             if self._stream is not None:
                 raise NbchatError("a reply is still streaming: stop() it or wait() for it")
-            events = self._chat.stream(text, model=model)
+            message, items, parts = attach(text, list(context), _user_ns(), session.context.render)
+            session.budget.check(message, parts)
+            events = self._chat.stream(message, model=model)
+            if items:
+                self._attached[events.turn.id] = (text, items)
             self._stream = self._last_sent = events
             self.status = "streaming"
             self._thread = threading.Thread(
@@ -200,6 +216,7 @@ class ChatWidget(anywidget.AnyWidget):
 
     def _start(self, turn: Turn) -> None:
         live = _LiveTurn(turn, self._key(turn))
+        live.user = self._attached.get(turn.id, (turn.user, []))[0]
         self._live[turn.id] = live
         self._post({"type": "turn_start", **live.snapshot()})
 
@@ -207,7 +224,10 @@ class ChatWidget(anywidget.AnyWidget):
         self._live.pop(turn.id, None)
         self._ended.add(turn.id)
         key = self._key(turn)
-        self.messages = [*self.messages, *_turn_messages(turn, key)]
+        self.messages = [
+            *self.messages,
+            *_turn_messages(turn, key, self._attached.pop(turn.id, None)),
+        ]
         self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
@@ -239,7 +259,10 @@ class ChatWidget(anywidget.AnyWidget):
             if kind == "sync":
                 self._sync()
             elif kind == "send":
-                self.send(str(content.get("text", "")))
+                self._send_from_view(content)
+            elif kind == "variables":
+                items = [{"name": k, "description": v} for k, v in _variables().items()]
+                super().send({"type": "variables", "items": items})
             elif kind == "stop":
                 self.stop()
             elif kind == "retry":
@@ -251,6 +274,29 @@ class ChatWidget(anywidget.AnyWidget):
         except NbchatError as exc:
             log.warning("chat widget: %s", exc)
 
+    def _send_from_view(self, content: dict[str, Any]) -> None:
+        text, names = str(content.get("text", "")), [str(n) for n in content.get("context") or []]
+        try:
+            self.send(text, context=names)
+        except NbchatError as exc:  # the view gets its draft back with the reason
+            refused = {"type": "refused", "text": text, "context": names, "message": str(exc)}
+            super().send(refused)
+
+
+def _user_ns() -> dict[str, Any]:
+    """The kernel's user namespace ({} outside IPython)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else {}
+
+
+def _variables() -> dict[str, str]:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return user_variables(shell) if shell is not None else {}
+
 
 class _LiveTurn:
     """What the views know of one streaming turn, and what is waiting for the next flush."""
@@ -258,6 +304,7 @@ class _LiveTurn:
     def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
         self.key = key
+        self.user = turn.user  # what the user typed, without attached context
         self.text = turn.reply.text
         self.tools = _tool_dicts(turn.reply)
         self.pending = ""
@@ -287,7 +334,7 @@ class _LiveTurn:
     def snapshot(self) -> dict[str, Any]:
         return {
             "turn": self.key,
-            "user": self.turn.user,
+            "user": self.user,
             "text": self.text,
             "tool_calls": self.tools,
         }
@@ -340,14 +387,18 @@ def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
     return [dataclasses.asdict(call) for call in reply.tool_calls]
 
 
-def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
-    """The two transcript entries of a finished turn."""
+def _turn_messages(
+    turn: Turn, key: str, attached: tuple[str, list[dict[str, str]]] | None = None
+) -> list[dict[str, Any]]:
+    """The two transcript entries of a finished turn; `attached` is (the typed text, the
+    attached variables) when the panel attached some. The reply carries its provenance."""
     reply = turn.reply.to_dict()
+    typed, context = attached or (turn.user, [])
     user = {
         "id": f"{key}-user",
         "turn": key,
         "role": "user",
-        "text": turn.user,
+        "text": typed,
         "status": "complete",
         "tool_calls": [],
         "usage": None,
@@ -362,5 +413,8 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "tool_calls": reply["tool_calls"],
         "usage": reply["usage"],
         "error": reply["error"],
+        "provenance": turn.provenance(),
     }
+    if context:
+        user["context"] = context
     return [user, assistant]
