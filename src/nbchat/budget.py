@@ -82,7 +82,7 @@ class Budget:
 def _tokenizer() -> tuple[Callable[[str], int], str]:
     """tiktoken's counter when it can load its encoding, else characters / 4."""
     try:
-        import tiktoken
+        import tiktoken  # type: ignore[import-not-found,unused-ignore]
 
         encoding = tiktoken.get_encoding(ENCODING)
     except Exception:  # not installed, or the encoding cannot be downloaded

@@ -140,7 +140,7 @@ def _sequence(value: Any, max_chars: int) -> str:
     shown = _fit([_items.repr(item) for item in _head(items, max_chars)], max_chars)
     if type(value) is tuple and len(items) == 1:
         shown = [f"{shown[0]},"]
-    brackets = {list: "[]", tuple: "()"}.get(type(value), "{}")
+    brackets = "[]" if type(value) is list else "()" if type(value) is tuple else "{}"
     return _enclose(type(value), brackets, shown, len(items), "items")
 
 
@@ -151,7 +151,7 @@ def _mapping(value: dict[Any, Any], max_chars: int) -> str:
 
 def _head(items: Iterable[Any], max_chars: int) -> list[Any]:
     """As many leading items as could possibly fit (each takes at least 3 characters)."""
-    out = []
+    out: list[Any] = []
     for item in items:
         if len(out) * 3 > max_chars:
             break

@@ -1,6 +1,6 @@
 """`ChatWidget`: a chat panel (anywidget) on a `Chat`, streaming without blocking the kernel.
 
-The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.send`,
+The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.ask`,
 `%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
 keep working. Text reaches the views as batched custom messages; the finished turn is committed
 once to the synced `messages` trait, which is also what a saved notebook keeps.
@@ -14,7 +14,9 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text", "context"?: [variable names]},
-{"type": "stop"}, {"type": "retry", "turn"}, {"type": "new"}, {"type": "variables"}.
+{"type": "stop"}, {"type": "retry", "turn"}, {"type": "new"}, {"type": "variables"}. Other
+messages (anywidget's own, e.g. commands) are left to anywidget: `Widget.send` keeps its
+ipywidgets meaning.
 
 Kernel context (unnumbered replies): "variables" {items: [{name, description}]} answers the
 view's request (for `@` completion); "refused" {text, context, message} says a send was not
@@ -34,11 +36,12 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .chat import Chat, EventStream, Turn
+from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
 from .kernel import attach, user_variables
 from .session import current_chat, session
+from .turn import Turn
 
 log = logging.getLogger("nbchat")
 
@@ -98,13 +101,13 @@ class ChatWidget(anywidget.AnyWidget):
     def chat(self) -> Chat:
         return self._chat
 
-    def send(  # type: ignore[override]
-        self, text: str, *, model: str | None = None, context: Sequence[str] = ()
-    ) -> None:
+    def ask(self, text: str, *, model: str | None = None, context: Sequence[str] = ()) -> None:
         """Send `text` as if typed in the panel; the reply streams on a background thread.
 
-        `context` names kernel variables to attach, rendered as `{name}` would be. A message
-        over the session's token budget raises ContextTooLargeError and is not sent.
+        `context` names kernel variables to attach, each rendered as `{name}` would be.
+        Returns at once; `wait()` blocks until the reply finished. Raises NbchatError while this
+        widget's previous reply still streams, ConfigurationError for an empty message or an
+        unknown variable, ContextTooLargeError over the session's token budget (nothing sent).
         """
         with self._lock:
             if self._stream is not None:
@@ -139,7 +142,7 @@ class ChatWidget(anywidget.AnyWidget):
         """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
         for message in self.messages:
             if message["turn"] == turn_id and message["role"] == "user":
-                self.send(message["text"])
+                self.ask(message["text"])
                 return
         raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
 
@@ -224,10 +227,8 @@ class ChatWidget(anywidget.AnyWidget):
         self._live.pop(turn.id, None)
         self._ended.add(turn.id)
         key = self._key(turn)
-        self.messages = [
-            *self.messages,
-            *_turn_messages(turn, key, self._attached.pop(turn.id, None)),
-        ]
+        attached = self._attached.pop(turn.id, None)
+        self.messages = [*self.messages, *_turn_messages(turn, key, attached)]
         self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
@@ -237,7 +238,7 @@ class ChatWidget(anywidget.AnyWidget):
     def _post(self, message: dict[str, Any]) -> None:
         """Send a numbered custom message; callers hold the lock so numbers match the order."""
         self._seq += 1
-        super().send({**message, "seq": self._seq})
+        self.send({**message, "seq": self._seq})
 
     def _flush(self) -> None:
         with self._lock:
@@ -251,7 +252,7 @@ class ChatWidget(anywidget.AnyWidget):
             for live in self._live.values():
                 live.take()
             live_turns = [live.snapshot() for live in self._live.values()]
-            super().send({"type": "sync", "seq": self._seq, "live": live_turns})
+            self.send({"type": "sync", "seq": self._seq, "live": live_turns})
 
     def _on_view_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
@@ -259,28 +260,27 @@ class ChatWidget(anywidget.AnyWidget):
             if kind == "sync":
                 self._sync()
             elif kind == "send":
-                self._send_from_view(content)
+                self._ask_from_view(content)
             elif kind == "variables":
                 items = [{"name": k, "description": v} for k, v in _variables().items()]
-                super().send({"type": "variables", "items": items})
+                self.send({"type": "variables", "items": items})
             elif kind == "stop":
                 self.stop()
             elif kind == "retry":
                 self.retry(str(content.get("turn", "")))
             elif kind == "new":
                 self.new()
-            else:
+            elif kind is not None:
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
             log.warning("chat widget: %s", exc)
 
-    def _send_from_view(self, content: dict[str, Any]) -> None:
+    def _ask_from_view(self, content: dict[str, Any]) -> None:
         text, names = str(content.get("text", "")), [str(n) for n in content.get("context") or []]
         try:
-            self.send(text, context=names)
+            self.ask(text, context=names)
         except NbchatError as exc:  # the view gets its draft back with the reason
-            refused = {"type": "refused", "text": text, "context": names, "message": str(exc)}
-            super().send(refused)
+            self.send({"type": "refused", "text": text, "context": names, "message": str(exc)})
 
 
 def _user_ns() -> dict[str, Any]:
@@ -292,6 +292,7 @@ def _user_ns() -> dict[str, Any]:
 
 
 def _variables() -> dict[str, str]:
+    """The kernel's variables offered for `@` completion ({} outside IPython)."""
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -305,15 +306,28 @@ class _LiveTurn:
         self.turn = turn
         self.key = key
         self.user = turn.user  # what the user typed, without attached context
-        self.text = turn.reply.text
+        # Text as parts, joined when read: `str +=` would copy the whole text on every delta.
+        self._text = [turn.reply.text]
+        self._pending: list[str] = []
         self.tools = _tool_dicts(turn.reply)
-        self.pending = ""
         self.changed_tools: set[int] = set()
+
+    @property
+    def text(self) -> str:
+        """Everything the views have been or will be sent of this turn's text."""
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0]
+
+    @property
+    def pending(self) -> bool:
+        """Whether text is waiting for the next flush."""
+        return bool(self._pending)
 
     def add(self, turn: Turn, event: Event) -> None:
         if isinstance(event, TextDelta):
-            self.text += event.text
-            self.pending += event.text
+            self._text.append(event.text)
+            self._pending.append(event.text)
         elif isinstance(event, ToolCall | ToolResult):
             # The reply has folded this event in already (it is added before listeners run).
             tools = _tool_dicts(turn.reply)
@@ -324,10 +338,10 @@ class _LiveTurn:
 
     def take(self) -> dict[str, Any]:
         """The pending delta, which then counts as sent ("tools" only when one changed)."""
-        delta: dict[str, Any] = {"turn": self.key, "text": self.pending}
+        delta: dict[str, Any] = {"turn": self.key, "text": "".join(self._pending)}
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
-        self.pending = ""
+        self._pending.clear()
         self.changed_tools.clear()
         return delta
 
@@ -394,7 +408,7 @@ def _turn_messages(
     attached variables) when the panel attached some. The reply carries its provenance."""
     reply = turn.reply.to_dict()
     typed, context = attached or (turn.user, [])
-    user = {
+    user: dict[str, Any] = {
         "id": f"{key}-user",
         "turn": key,
         "role": "user",

@@ -70,7 +70,7 @@ def test_attached_variables_are_sent_rendered_and_kept_apart(
 
 def test_each_reply_records_its_provenance(make_widget, server) -> None:
     widget = make_widget()
-    widget.send("/echo where from")
+    widget.ask("/echo where from")
     widget.wait(10)
     origin = widget.messages[-1]["provenance"]
     assert origin["dialect"] == "chats" and origin["model"] == "gpt-4"

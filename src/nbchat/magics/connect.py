@@ -8,15 +8,17 @@ from argparse import Namespace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..chat import Chat
+from ..dialects import DEFAULT_DIALECT, DIALECTS, Dialect, connection_settings
 from ..errors import NbchatError
+from ..settings import Setting, from_environment, missing
 
 if TYPE_CHECKING:
     from ..server import ServerHandle
 
-__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_arguments"]
+__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_parser"]
 
 #: What `%chat_connect --demo` talks to on the built-in server, per dialect.
 DEMO_TARGETS: dict[str, dict[str, str]] = {
@@ -24,26 +26,51 @@ DEMO_TARGETS: dict[str, dict[str, str]] = {
     "agents": {"agent_id": "ag_demo"},
 }
 
+DESCRIPTION = """Choose the conversation the magics use. With no arguments, show the current one.
 
-def connect_arguments(func: Any) -> Any:
-    """The options of `%chat_connect`."""
-    options = [
-        argument("url", nargs="?", help="base URL of the server (default: NBCHAT_BASE_URL)"),
-        argument("--dialect", choices=["chats", "agents"]),
-        argument("--chat-id"),
-        argument("--model"),
-        argument("--user-id"),
-        argument("--workflow-id"),
-        argument("--agent", help="agent id (agents dialect)"),
-        argument("--session-id"),
-        argument("--cookies", metavar="FILE", help="Netscape cookies.txt (as for curl -b)"),
-        argument("--token-env", metavar="NAME", help="environment variable holding the token"),
-        argument("--timeout", type=float, default=60.0),
-        argument("--demo", action="store_true", help="start the reference server here and use it"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return magic_arguments()(func)
+Every dialect's settings are flags here, declared once by the dialect; a secret is never typed
+in: `--token-env NAME` reads the token from the environment variable NAME.
+"""
+
+
+def _flags() -> dict[str, tuple[Setting, list[str]]]:
+    """Every setting any registered dialect declares, by argparse destination, with the
+    dialects that declare it (the connection settings first)."""
+    flags: dict[str, tuple[Setting, list[str]]] = {}
+    for name, kind in DIALECTS.items():
+        for item in (*connection_settings(kind), *kind.declared()):
+            dest = item.option if not item.option.startswith("-") else item.name
+            flags.setdefault(dest, (item, []))[1].append(name)
+    return flags
+
+
+def connect_parser() -> MagicArgumentParser:
+    """The parser for `%chat_connect`, made from the dialects' declarations when called, so a
+    dialect registered later gets its flags too."""
+    epilog = "dialects:\n" + "\n".join(
+        f"  {name}: {kind.summary.replace('`', '')}" for name, kind in DIALECTS.items()
+    )
+    parser = MagicArgumentParser(prog="%chat_connect", description=DESCRIPTION, epilog=epilog)
+    parser.add_argument("-h", "--help", action="store_true", help="show this help")
+    parser.add_argument(
+        "--dialect",
+        choices=list(DIALECTS),
+        help=f"wire format (default: NBCHAT_DIALECT, else {DEFAULT_DIALECT})",
+    )
+    for dest, (item, names) in _flags().items():
+        where = "" if len(names) == len(DIALECTS) else f"{', '.join(names)}; "
+        env = " or ".join(item.env)
+        extra = f" [{where}{env}]" if where or env else ""
+        if dest == item.option:  # positional
+            parser.add_argument(dest, nargs="?", help=item.help + extra)
+        else:
+            metavar = "NAME" if item.secret else item.name.upper()
+            text = f"environment variable holding the {item.help}" if item.secret else item.help
+            parser.add_argument(item.option, dest=dest, metavar=metavar, help=text + extra)
+    parser.add_argument(
+        "--demo", action="store_true", help="start the reference server here and use it"
+    )
+    return parser
 
 
 class DemoServer:
@@ -65,32 +92,65 @@ class DemoServer:
             return self._handle.url
 
 
-def connect(args: Namespace, demo: DemoServer) -> Chat:
-    """The Chat `%chat_connect` options describe; a UsageError says what is wrong."""
-    if args.demo and args.url:
+def connect(args: Namespace, demo: DemoServer) -> tuple[Chat, str | None]:
+    """The Chat the parsed `%chat_connect` options describe, and the name of the variable its
+    token came from. Every problem is a UsageError that names the flag to fix."""
+    url = getattr(args, "url", None)
+    if args.demo and url:
         raise UsageError("--demo starts its own server: leave out the URL")
-    token = None
-    if args.token_env:
-        token = os.environ.get(args.token_env)
-        if not token:
-            raise UsageError(f"the environment variable {args.token_env} is not set")
-    url, dialect, defaults = args.url, args.dialect, {}
+    name = args.dialect or os.environ.get("NBCHAT_DIALECT") or DEFAULT_DIALECT
     if args.demo:
-        url, dialect = demo.url(), dialect or "chats"
-        defaults = DEMO_TARGETS[dialect]
+        name = args.dialect or "chats"
+    if name not in DIALECTS:
+        raise UsageError(f"unknown dialect {name!r}; known: {', '.join(DIALECTS)}")
+    kind = DIALECTS[name]
+    given = _given(args, kind)
+    token_env = next((text for item, text in _flag_values(args) if item.secret), None)
+    if args.demo:
+        given = {**DEMO_TARGETS.get(name, {}), **given, "base_url": demo.url()}
+    known = (*connection_settings(kind), *kind.declared())
     try:
-        return Chat(
-            url,
-            dialect=dialect,
-            chat_id=args.chat_id,
-            model=args.model or defaults.get("model"),
-            user_id=args.user_id or defaults.get("user_id"),
-            workflow_id=args.workflow_id,
-            agent_id=args.agent or defaults.get("agent_id"),
-            session_id=args.session_id,
-            token=token,
-            cookies=args.cookies,
-            timeout=args.timeout,
-        )
+        values = from_environment(known, given, os.environ)
     except NbchatError as exc:
         raise UsageError(str(exc)) from None
+    for item in missing(known, values):
+        spelling = item.option.upper() if not item.option.startswith("-") else item.option
+        raise UsageError(item.needed(f"the {name} dialect", spelling))
+    try:
+        return Chat(dialect=name, **given), token_env
+    except NbchatError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _flag_values(args: Namespace) -> list[tuple[Setting, str]]:
+    """The settings given as flags, with the text typed for each."""
+    values = []
+    for dest, (item, _names) in _flags().items():
+        text = getattr(args, dest, None)
+        if text is not None:
+            values.append((item, text))
+    return values
+
+
+def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:
+    """The settings the flags give, read and checked against what `kind` declares."""
+    known = {item.name for item in (*connection_settings(kind), *kind.declared())}
+    flags = sorted(i.option for i in kind.declared())
+    given: dict[str, Any] = {}
+    for item, text in _flag_values(args):
+        if item.name not in known:
+            raise UsageError(
+                f"{item.option} is not a setting of the {kind.name} dialect;"
+                f" its flags: {', '.join(flags)}"
+            )
+        if item.secret:
+            value = os.environ.get(text)
+            if not value:
+                raise UsageError(f"the environment variable {text} is not set")
+        else:
+            try:
+                value = item.read(text, item.option)
+            except NbchatError as exc:
+                raise UsageError(str(exc)) from None
+        given[item.name] = value
+    return given

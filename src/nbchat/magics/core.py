@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from argparse import Namespace
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -21,19 +20,18 @@ from IPython.display import display
 
 from ..budget import Part
 from ..chat import Chat
-from ..errors import ConfigurationError, ContextTooLargeError, NbchatError, StreamError
+from ..errors import ConfigurationError, ContextTooLargeError, NbchatError
 from ..events import Reply
 from ..kernel import explain_prompt
 from ..markdown import first_code_block, turns_markdown, turns_text
 from ..session import Session, session
-from .connect import DemoServer, connect, connect_arguments
+from .connect import DemoServer, connect, connect_parser
 from .display import LiveView, OnScreen, show_final
 from .options import chat_arguments, interpolate, split_options
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from ..chat import Turn
 
 __all__ = ["ChatMagics"]
 
@@ -41,6 +39,8 @@ __all__ = ["ChatMagics"]
 @magics_class
 class ChatMagics(Magics):
     """`%%chat`, `%chat`, `%chat_connect`, `%chat_new`, `%chat_history`, `%chat_context`."""
+
+    shell: InteractiveShell  # always given (see __init__), never None
 
     def __init__(self, shell: InteractiveShell, current: Session = session) -> None:
         super().__init__(shell)
@@ -67,7 +67,7 @@ class ChatMagics(Magics):
 
     def _chat_cell(self, line: str, cell: str | None, local_ns: dict) -> Reply | None:
         if cell is None:
-            options, text = split_options(self.chat.parser, line)
+            options, text = split_options(self.chat, line)
         else:
             options, text = line, cell
         args = parse_argstring(self.chat, options)
@@ -106,19 +106,23 @@ class ChatMagics(Magics):
             )
 
     @line_magic
-    @connect_arguments
     def chat_connect(self, line: str) -> None:
         """Choose the conversation the magics use. With no arguments, show the current one.
 
-        The token is never typed in: `--token-env NAME` reads it from the variable NAME.
-        Prints nothing, so notebooks stay the same from run to run (nbval).
+        `%chat_connect URL --dialect NAME --flag value ...`; `%chat_connect --help` lists every
+        dialect's flags. The token is never typed in: `--token-env NAME` reads it from the
+        variable NAME. Prints nothing, so notebooks stay the same from run to run (nbval).
         """
-        args = parse_argstring(self.chat_connect, line)
+        parser = connect_parser()
+        args = parser.parse_argstring(line)
+        if args.help:
+            print(parser.format_help())
+            return
         if not line.strip():
             print(repr(self._chat()))
             return
-        chat = connect(args, self.demo)
-        self.session.use(chat, token_env=args.token_env)  # silent: the demo's port stays out
+        chat, token_env = connect(args, self.demo)
+        self.session.use(chat, token_env=token_env)  # silent: the demo's port stays out
 
     @line_magic
     def chat_new(self, line: str) -> None:
@@ -187,28 +191,32 @@ class ChatMagics(Magics):
         # Only a kernel's front end can update an output in place; a terminal would reprint it.
         live = not (args.quiet or args.no_stream) and getattr(self.shell, "kernel", None)
         view = LiveView(args.format) if live else None
-        turn: Turn | None = None
+        events = chat.stream(text, model=args.model, whole=args.no_stream)
         failure: BaseException | None = None
         try:
-            turn = _send(chat, text, args, view)
+            with events:
+                for _ in events:
+                    if view is not None:
+                        view.update(events.reply)
+            events.reply.raise_for_status()
         except (KeyboardInterrupt, NbchatError) as exc:
             failure = exc
-        if turn is None:
-            turn = getattr(failure, "turn", None)
-        reply = turn.reply if turn is not None else Reply(status="error")
-        if isinstance(failure, KeyboardInterrupt):
-            reply.stop()  # also when no stream was open to mark it (--no-stream)
+        reply = events.reply
         if args.out:
             self.shell.user_ns[args.out] = reply
         if view is not None:
             view.close()
         if not args.quiet:
-            show_final(reply, args.format, turn.provenance() if turn is not None else None)
+            show_final(reply, args.format, events.turn.provenance())
         if line_mode:  # the cell shows the reply already (or was asked not to): not again
             self.on_screen.mark(reply)
         if args.format == "code" and reply.status == "complete":
             self._code_cell(reply)
-        self._raise_for(reply, failure)
+        if isinstance(failure, KeyboardInterrupt):
+            stopped = KeyboardInterrupt("the reply was stopped; the partial reply is kept")
+            raise self._one_line(stopped) from None
+        if failure is not None:  # raised so Run All stops, in one short line
+            raise self._one_line(failure)
         return reply
 
     def _code_cell(self, reply: Reply) -> None:
@@ -217,19 +225,6 @@ class ChatMagics(Magics):
             print("nbchat: the reply has no code block")
         else:
             self.shell.set_next_input(code.rstrip("\n"), replace=False)
-
-    def _raise_for(self, reply: Reply, failure: BaseException | None) -> None:
-        """Raise so Run All stops, with one short line instead of a page of frames."""
-        if isinstance(failure, KeyboardInterrupt):
-            stopped = KeyboardInterrupt("the reply was stopped; the partial reply is kept")
-            raise self._one_line(stopped) from None
-        if failure is not None:
-            raise self._one_line(failure)
-        if reply.status != "complete":
-            detail = reply.error.message if reply.error else reply.status
-            raise self._one_line(
-                StreamError(f"the reply did not complete ({reply.status}): {detail}", reply)
-            )
 
     def _one_line(self, exc: BaseException) -> BaseException:
         # IPython shows `_render_traceback_()` instead of the traceback when an exception has it.
@@ -255,44 +250,3 @@ def _positive(option: str, value: int) -> int:
     if value < 1:
         raise UsageError(f"{option} needs a positive number of characters, not {value}")
     return value
-
-
-# -- sending ----------------------------------------------------------------------------------
-
-
-def _send(chat: Chat, text: str, args: Namespace, view: LiveView | None) -> Turn:
-    """Send one message; the turn is returned, or attached as `.turn` to what is raised."""
-    if args.no_stream:
-        return _send_whole(chat, text, args.model)
-    stream = chat.stream(text, model=args.model)
-    try:
-        with stream:
-            for _ in stream:
-                if view is not None:
-                    view.update(stream.reply)
-    except BaseException as exc:
-        exc.turn = stream.turn  # type: ignore[attr-defined]
-        raise
-    return stream.turn
-
-
-def _send_whole(chat: Chat, text: str, model: str | None) -> Turn:
-    """The non-streaming endpoint. `send` returns only the reply, so the turn (for `-o` on
-    failure) is picked up from the Chat's notifications on this thread."""
-    me = threading.get_ident()
-    turns: list[Turn] = []
-
-    def capture(kind: str, turn: Turn, event: object) -> None:
-        if kind == "turn_start" and threading.get_ident() == me and not turns:
-            turns.append(turn)
-
-    unsubscribe = chat.subscribe(capture)
-    try:
-        chat.send(text, stream=False, model=model)
-    except BaseException as exc:
-        if turns:
-            exc.turn = turns[0]  # type: ignore[attr-defined]
-        raise
-    finally:
-        unsubscribe()
-    return turns[0]

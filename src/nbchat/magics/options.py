@@ -101,7 +101,8 @@ def interpolate(
         try:
             value, _ = formatter.get_field(field, (), namespace)
             if spec or conversion:
-                value = formatter.format_field(formatter.convert_field(value, conversion), spec)
+                value = formatter.convert_field(value, conversion)
+                value = formatter.format_field(value, spec or "")
             text = render(value)
         except (KeyError, AttributeError, IndexError):
             raise UsageError(f"{{{field}}}: no such variable; {hint}") from None
@@ -113,8 +114,12 @@ def interpolate(
     return "".join(out), [Part("the text you wrote", written), *fields]
 
 
-def split_options(parser: ArgumentParser, line: str) -> tuple[str, str]:
-    """Options at the start of a `%chat` line, and the message after them (kept verbatim)."""
+def split_options(magic: Any, line: str) -> tuple[str, str]:
+    """Options at the start of a `%chat` line, and the message after them (kept verbatim).
+
+    `magic` is the function `chat_arguments` decorated (its `.parser` knows the options).
+    """
+    parser: ArgumentParser = magic.parser
     takes_value = {
         option: action.nargs != 0 for action in parser._actions for option in action.option_strings
     }
