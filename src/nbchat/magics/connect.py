@@ -134,13 +134,14 @@ def _flag_values(args: Namespace) -> list[tuple[Setting, str]]:
 
 def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:
     """The settings the flags give, read and checked against what `kind` declares."""
-    known = {item.name for item in (*connection_settings(kind), *kind.declared())}
+    own = {item.name: item for item in (*connection_settings(kind), *kind.declared())}
     flags = sorted(i.option for i in kind.declared())
     given: dict[str, Any] = {}
-    for item, text in _flag_values(args):
-        if item.name not in known:
+    for flag, text in _flag_values(args):
+        item = own.get(flag.name)  # the dialect's own declaration reads the text
+        if item is None:
             raise UsageError(
-                f"{item.option} is not a setting of the {kind.name} dialect;"
+                f"{flag.option} is not a setting of the {kind.name} dialect;"
                 f" its flags: {', '.join(flags)}"
             )
         if item.secret:
