@@ -21,6 +21,7 @@ from __future__ import annotations
 import reprlib
 import sys
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 __all__ = ["DEFAULT_MAX_CHARS", "Formatter", "Formatters", "cap"]
@@ -190,6 +191,24 @@ def _shrink(render: Callable[[int], str], rows: int, max_chars: int) -> str:
     return text
 
 
+def _tabular(
+    header: str, rows: int, columns_cut: int, table: Callable[[int], str], max_chars: int
+) -> str:
+    """`header`, then a note and `table(n)` (the first n rows), with n fitted to max_chars."""
+    if not rows:
+        return header
+
+    def render(n: int) -> str:
+        return f"{header}\n{_rows_note(min(n, rows), rows, columns_cut)}:\n{table(n)}"
+
+    return _shrink(render, TABLE_ROWS, max_chars)
+
+
+def _frame_header(kind: str, rows: int, names: list[str], dtypes: list[str]) -> str:
+    listed = _column_list(names, dtypes)
+    return f"{kind}: {rows:,} rows x {len(names):,} columns\ncolumns:\n{listed}"
+
+
 def _column_list(names: list[str], dtypes: list[str]) -> str:
     lines = [f"- {name}: {dtype}" for name, dtype in zip(names, dtypes, strict=True)]
     more = len(lines) - LISTED_COLUMNS
@@ -203,43 +222,29 @@ def _rows_note(shown: int, total: int, columns_cut: int) -> str:
     return note + (f" ({columns_cut:,} columns left out of the table)" if columns_cut else "")
 
 
-def _markdown_table(frame: Any) -> str:
-    """A pandas frame as a Markdown table (pandas' to_markdown needs tabulate; without it,
-    pandas' own text layout)."""
+def _markdown_table(frame: Any, rows: int) -> str:
+    """The first `rows` rows of a pandas frame as a Markdown table (pandas' to_markdown needs
+    tabulate; without it, pandas' own text layout)."""
     try:
-        return str(frame.to_markdown())
+        return str(frame.head(rows).to_markdown())
     except ImportError:
-        return str(frame.to_string())
+        return str(frame.head(rows).to_string())
 
 
 def _pandas_frame(frame: Any, max_chars: int) -> str:
-    rows, columns = frame.shape
     names = [str(c) for c in frame.columns]
-    header = f"pandas.DataFrame: {rows:,} rows x {columns:,} columns\ncolumns:\n" + _column_list(
-        names, [str(t) for t in frame.dtypes]
-    )
-    if not rows or not columns:
-        return header
-    table_columns = frame.iloc[:, :TABLE_COLUMNS]
-
-    def render(n: int) -> str:
-        note = _rows_note(min(n, rows), rows, columns - table_columns.shape[1])
-        return f"{header}\n{note}:\n{_markdown_table(table_columns.head(n))}"
-
-    return _shrink(render, TABLE_ROWS, max_chars)
+    header = _frame_header("pandas.DataFrame", len(frame), names, [str(t) for t in frame.dtypes])
+    shown = frame.iloc[:, :TABLE_COLUMNS]
+    rows = len(frame) if names else 0
+    table = partial(_markdown_table, shown)
+    return _tabular(header, rows, len(names) - shown.shape[1], table, max_chars)
 
 
 def _pandas_series(series: Any, max_chars: int) -> str:
     name = "" if series.name is None else f" {series.name!r}"
     header = f"pandas.Series{name}: {len(series):,} values, dtype {series.dtype}"
-    if not len(series):
-        return header
-
-    def render(n: int) -> str:
-        note = _rows_note(min(n, len(series)), len(series), 0)
-        return f"{header}\n{note}:\n{_markdown_table(series.head(n).to_frame())}"
-
-    return _shrink(render, TABLE_ROWS, max_chars)
+    table = partial(_markdown_table, series.to_frame())
+    return _tabular(header, len(series), 0, table, max_chars)
 
 
 def _polars_table(frame: Any, rows: int) -> str:
@@ -258,31 +263,18 @@ def _polars_table(frame: Any, rows: int) -> str:
 
 
 def _polars_frame(frame: Any, max_chars: int) -> str:
-    rows, columns = frame.shape
-    header = f"polars.DataFrame: {rows:,} rows x {columns:,} columns\ncolumns:\n" + _column_list(
-        list(frame.columns), [str(t) for t in frame.dtypes]
-    )
-    if not rows or not columns:
-        return header
-    table_columns = frame.select(frame.columns[:TABLE_COLUMNS])
-
-    def render(n: int) -> str:
-        note = _rows_note(min(n, rows), rows, columns - table_columns.width)
-        return f"{header}\n{note}:\n{_polars_table(table_columns, n)}"
-
-    return _shrink(render, TABLE_ROWS, max_chars)
+    names = list(frame.columns)
+    header = _frame_header("polars.DataFrame", frame.height, names, [str(t) for t in frame.dtypes])
+    shown = frame.select(names[:TABLE_COLUMNS])
+    rows = frame.height if names else 0
+    table = partial(_polars_table, shown)
+    return _tabular(header, rows, len(names) - shown.width, table, max_chars)
 
 
 def _polars_series(series: Any, max_chars: int) -> str:
     header = f"polars.Series {series.name!r}: {len(series):,} values, dtype {series.dtype}"
-    if not len(series):
-        return header
-
-    def render(n: int) -> str:
-        note = _rows_note(min(n, len(series)), len(series), 0)
-        return f"{header}\n{note}:\n{_polars_table(series.to_frame(), n)}"
-
-    return _shrink(render, TABLE_ROWS, max_chars)
+    table = partial(_polars_table, series.to_frame())
+    return _tabular(header, len(series), 0, table, max_chars)
 
 
 def _numpy_array(array: Any, max_chars: int) -> str:
