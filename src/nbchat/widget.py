@@ -139,10 +139,12 @@ class ChatWidget(anywidget.AnyWidget):
         return self._last_sent.reply if self._last_sent is not None else None
 
     def retry(self, turn_id: str) -> None:
-        """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
+        """Send again what the user said in turn `turn_id` (a message's "turn" key), with the
+        variables it attached rendered again."""
         for message in self.messages:
             if message["turn"] == turn_id and message["role"] == "user":
-                self.ask(message["text"])
+                names = [item["name"] for item in message.get("context", [])]
+                self.ask(message["text"], context=names)  # attached variables as they are now
                 return
         raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
 

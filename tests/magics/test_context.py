@@ -189,3 +189,22 @@ def test_provenance_holds_no_secret(token_server: ServerHandle) -> None:
         assert json.loads(json.dumps(final["metadata"]))  # JSON-ready
     finally:
         kernel.shutdown()
+
+
+def test_an_error_raised_before_the_extension_loaded_is_found(server: ServerHandle) -> None:
+    kernel = Kernel()
+    try:
+        assert kernel.run("{}['missing']").error is not None
+        kernel.ok(f"%load_ext nbchat\n%chat_connect {server.url} --model demo --user-id u")
+        sent = echo(kernel, "\n{Err}")
+        assert sent.startswith("KeyError: 'missing'\nTraceback (1 frames")
+        assert "Cell In[1], line 1, in <module>" in sent
+        assert "raised by cell" not in sent  # IPython kept the exception, not its cell
+    finally:
+        kernel.shutdown()
+
+
+def test_context_settings_reject_bad_values(kernel: Kernel) -> None:
+    for line in ("%chat_context --max-tokens -1", "%chat_context --max-context 0"):
+        assert kernel.run(line).reply["ename"] == "UsageError"
+    assert "max tokens per message: 32,000" in kernel.ok("%chat_context").stdout

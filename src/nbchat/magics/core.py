@@ -94,9 +94,9 @@ class ChatMagics(Magics):
         if args.max_context is not None:
             context.max_chars = _positive("--max-context", args.max_context)
         if args.max_tokens is not None:
-            budget.max_tokens = args.max_tokens or None
             if args.max_tokens < 0:
                 raise UsageError("--max-tokens needs a number of tokens, or 0 for no limit")
+            budget.max_tokens = args.max_tokens or None
         if not line.strip():
             limit = f"{budget.max_tokens:,}" if budget.max_tokens else "none"
             method = budget.estimate("").method
