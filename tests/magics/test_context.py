@@ -4,9 +4,13 @@ the token budget, --explain-error, and provenance in the outputs a notebook save
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from nbchat.server import ServerHandle, start_server
 
@@ -208,3 +212,27 @@ def test_context_settings_reject_bad_values(kernel: Kernel) -> None:
     for line in ("%chat_context --max-tokens -1", "%chat_context --max-context 0"):
         assert kernel.run(line).reply["ename"] == "UsageError"
     assert "max tokens per message: 32,000" in kernel.ok("%chat_context").stdout
+
+
+def test_a_saved_notebook_keeps_provenance_and_no_secret(
+    token_server: ServerHandle, tmp_path: Path
+) -> None:
+    cells = [
+        "%load_ext nbchat",
+        f"%chat_connect {token_server.url} --dialect agents --agent ag_demo "
+        "--token-env CONTEXT_TOKEN",
+        "%%chat\nhello from a saved notebook",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = NotebookClient(notebook, kernel_name="python3", timeout=60)
+    client.execute(env={**os.environ, "CONTEXT_TOKEN": TOKEN})
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(notebook, path)
+
+    text = path.read_text()
+    assert TOKEN not in text
+    [final] = [o for o in nbformat.read(path, as_version=4).cells[2].outputs if o.get("data")]
+    origin = final["metadata"]["nbchat"]
+    assert origin["dialect"] == "agents" and origin["model"] == "ag_demo"
+    assert origin["server"] == token_server.url.rstrip("/") and origin["status"] == "complete"
+    assert origin["usage"]["output_tokens"] > 0 and origin["ended_at"] >= origin["started_at"]
