@@ -147,7 +147,10 @@ def user_variables(shell: Any) -> dict[str, str]:
             continue
         if isinstance(value, type(sys)):  # modules
             continue
-        out[name] = describe(value)
+        try:
+            out[name] = describe(value)
+        except Exception:  # an object whose shape or len() fails is still offered
+            out[name] = type(value).__name__
     return dict(sorted(out.items()))
 
 

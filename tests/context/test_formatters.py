@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
 from nbchat.budget import Budget, Part
 from nbchat.client import origin
 from nbchat.context import Formatters, cap
 from nbchat.errors import ContextTooLargeError
-from nbchat.kernel import describe, fence
+from nbchat.kernel import describe, fence, user_variables
 
 
 @pytest.fixture
@@ -165,6 +166,24 @@ def test_budget_names_the_largest_part() -> None:
     assert caught.value.tokens == 253 and caught.value.max_tokens == 100
     assert budget.check("small").tokens == 2
     assert Budget(max_tokens=None).check("z" * 10**6).chars == 10**6
+
+
+def test_user_variables_survive_objects_that_fail() -> None:
+    class Lazy:
+        @property
+        def shape(self) -> tuple[int, ...]:
+            raise RuntimeError("not loaded")
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("import numpy as np\nn = 3\n_hidden = 1\ndef f(): pass\n6 * 7")
+    shell.user_ns["lazy"] = Lazy()
+    try:
+        variables = user_variables(shell)
+        assert variables["lazy"] == "Lazy" and variables["n"] == "int"
+        assert not {"np", "f", "_hidden", "_", "In", "Out", "_i1", "exit"} & set(variables)
+    finally:
+        for name in ("np", "n", "_hidden", "f", "lazy"):
+            shell.user_ns.pop(name, None)
 
 
 def test_describe_and_fence() -> None:
