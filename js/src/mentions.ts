@@ -16,6 +16,7 @@ import type { Variable } from "./types";
 export const MAX_OPTIONS = 20;
 
 const QUERY = /(^|\s)@(\w*)$/;
+let menus = 0; // ids for aria-controls, unique on the page
 
 export class Mentions {
   readonly menu: HTMLElement;
@@ -35,6 +36,11 @@ export class Mentions {
     this.menu.setAttribute("role", "listbox");
     this.menu.setAttribute("aria-label", "Kernel variables");
     this.menu.hidden = true;
+    this.menu.id = `nbchat-mentions-${++menus}`;
+    // The input stays a textbox (its role is part of the panel's contract) that controls the
+    // list and points at the active option, which is what screen readers announce.
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", this.menu.id);
     // Keep the focus in the input while an option is clicked.
     this.menu.addEventListener("mousedown", (event) => event.preventDefault());
     this.chips = el("div", "nbchat-chips");
@@ -112,21 +118,25 @@ export class Mentions {
     const starts = matching.filter((v) => v.name.toLowerCase().startsWith(query));
     this.options = [...starts, ...matching.filter((v) => !starts.includes(v))].slice(0, MAX_OPTIONS);
     this.active = Math.min(this.active, Math.max(this.options.length - 1, 0));
-    const items = this.options.map((variable, index) => this.option(variable, index === this.active));
+    const items = this.options.map((variable, index) => this.option(variable, index));
     if (!items.length) {
       const note = this.variables === null ? "Loading variables…" : "No matching variables";
       items.push(el("div", "nbchat-mention-empty", note));
     }
     this.menu.replaceChildren(...items);
     this.menu.hidden = false;
+    const active = this.options.length ? `${this.menu.id}-${this.active}` : "";
+    if (active) this.input.setAttribute("aria-activedescendant", active);
+    else this.input.removeAttribute("aria-activedescendant");
   }
 
-  private option(variable: Variable, active: boolean): HTMLElement {
+  private option(variable: Variable, index: number): HTMLElement {
     const item = el("div", "nbchat-mention");
+    item.id = `${this.menu.id}-${index}`;
     item.dataset.testid = "mention-option";
     item.dataset.name = variable.name;
     item.setAttribute("role", "option");
-    item.setAttribute("aria-selected", String(active));
+    item.setAttribute("aria-selected", String(index === this.active));
     item.append(el("span", "nbchat-mention-name", variable.name), el("span", "nbchat-mention-type", variable.description));
     item.addEventListener("click", () => this.choose(variable));
     return item;
@@ -148,6 +158,7 @@ export class Mentions {
     this.options = [];
     this.menu.hidden = true;
     this.menu.replaceChildren();
+    this.input.removeAttribute("aria-activedescendant");
   }
 
   private showChips(): void {

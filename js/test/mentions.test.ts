@@ -65,13 +65,16 @@ describe("@ completion", () => {
   it("chooses with the arrow keys and Enter, replacing @query by a chip", () => {
     type("look at @sa");
     mentions.setVariables(VARIABLES);
+    expect(input.getAttribute("aria-controls")).toBe(mentions.menu.id);
     expect(key("ArrowDown")).toBe(true);
     expect(options()[1].getAttribute("aria-selected")).toBe("true");
+    expect(input.getAttribute("aria-activedescendant")).toBe(options()[1].id);
     expect(key("Enter")).toBe(true);
     expect(input.value).toBe("look at ");
     expect(chips().map((c) => c.dataset.name)).toEqual(["sales_2024"]);
     expect(mentions.names()).toEqual(["sales_2024"]);
     expect(mentions.menu.hidden).toBe(true);
+    expect(input.hasAttribute("aria-activedescendant")).toBe(false);
   });
 
   it("chooses by click, keeps each variable once, and removes a chip with its button", () => {
