@@ -135,14 +135,13 @@ def _string(value: str, max_chars: int) -> str:
 
 
 def _sequence(value: Any, max_chars: int) -> str:
-    items = list(value)
-    if not items:
+    if not value:
         return repr(value)
-    shown = _fit([_items.repr(item) for item in _head(items, max_chars)], max_chars)
-    if type(value) is tuple and len(items) == 1:
+    shown = _fit([_items.repr(item) for item in _head(value, max_chars)], max_chars)
+    if type(value) is tuple and len(value) == 1:
         shown = [f"{shown[0]},"]
     brackets = "[]" if type(value) is list else "()" if type(value) is tuple else "{}"
-    return _enclose(type(value), brackets, shown, len(items), "items")
+    return _enclose(type(value), brackets, shown, len(value), "items")
 
 
 def _mapping(value: dict[Any, Any], max_chars: int) -> str:
