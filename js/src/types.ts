@@ -42,6 +42,22 @@ export interface Message {
   /** Why the reply ended, as the server said: "length" means it was cut off. */
   finish_reason?: string | null;
   sources?: Source[];
+  /** User messages sent from the panel with `@` variables: their renderings. */
+  context?: Attachment[];
+  /** Assistant messages: where the reply came from (dialect, model, server, ids, times...). */
+  provenance?: Record<string, unknown>;
+}
+
+/** A kernel variable attached to a message, as the kernel rendered it. */
+export interface Attachment {
+  name: string;
+  text: string;
+}
+
+/** A kernel variable offered for `@` completion. */
+export interface Variable {
+  name: string;
+  description: string;
 }
 
 /** A turn still streaming: what the kernel has sent of it so far. */
@@ -66,10 +82,16 @@ export type KernelMessage =
   | { type: "turn_end"; seq: number; turn: string; status: Status }
   | { type: "sync"; seq: number; live: LiveTurn[] };
 
+/** Kernel → front end replies about kernel context; unnumbered, outside the turn stream. */
+export type ContextMessage =
+  | { type: "variables"; items: Variable[] }
+  | { type: "refused"; text: string; context: string[]; message: string };
+
 /** Front end → kernel custom messages. */
 export type ViewMessage =
   | { type: "sync" }
-  | { type: "send"; text: string }
+  | { type: "send"; text: string; context?: string[] }
+  | { type: "variables" }
   | { type: "stop" }
   | { type: "retry"; turn: string }
   | { type: "new" };

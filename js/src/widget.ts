@@ -20,12 +20,16 @@
  *   "Retry" (in an error box), "Show more" (long tool result)
  *   input[aria-label="Load remote images"]  checkbox bound to the allow_remote_images trait
  *
+ * Kernel context (`@` completion, chips, attached context, refusals): mentions.ts, context.ts.
+ *
  * Protocol: see types.ts (KernelMessage / ViewMessage) and live.ts (sequence numbers, sync).
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import { attachedContext, notice, showNotice } from "./context";
 import { IncrementalMarkdown } from "./incremental";
 import { LiveTurns } from "./live";
 import { copyCode } from "./markdown";
+import { Mentions } from "./mentions";
 import {
   assistantMessage,
   button,
@@ -36,7 +40,7 @@ import {
   toolCards,
   userMessage,
 } from "./render";
-import type { KernelMessage, Message, ViewMessage, WidgetState } from "./types";
+import type { ContextMessage, KernelMessage, Message, ViewMessage, WidgetState } from "./types";
 import "./widget.css";
 
 type Model = AnyModel<WidgetState>;
@@ -63,6 +67,8 @@ export class ChatView {
   private readonly sendButton: HTMLButtonElement;
   private readonly stopButton: HTMLButtonElement;
   private readonly imagesToggle: HTMLInputElement;
+  private readonly mentions: Mentions;
+  private readonly notice = notice();
   private readonly live = new LiveTurns();
   private readonly liveViews = new Map<string, LiveView>();
   private readonly dirty = new Set<string>();
@@ -119,8 +125,9 @@ export class ChatView {
       this.submit();
     });
     form.append(this.input, this.sendButton, this.stopButton);
+    this.mentions = new Mentions(this.input, () => this.post({ type: "variables" }));
 
-    this.root.append(header, this.transcript, form);
+    this.root.append(header, this.transcript, this.notice, this.mentions.chips, this.mentions.menu, form);
     // Keys pressed in the panel are the panel's: in JupyterLab, Shift+Enter would run the cell
     // and Enter on a button would enter edit mode. Escape and app shortcuts such as Ctrl+S
     // still reach JupyterLab.
@@ -133,7 +140,7 @@ export class ChatView {
     this.listen("change:status", () => this.showStatus());
     this.listen("change:title", () => this.showTitle());
     this.listen("change:allow_remote_images", () => this.rerenderAll());
-    this.listen("msg:custom", (msg: KernelMessage) => this.onKernelMessage(msg));
+    this.listen("msg:custom", (msg: KernelMessage | ContextMessage) => this.onKernelMessage(msg));
 
     this.showTitle();
     this.showStatus();
@@ -171,13 +178,17 @@ export class ChatView {
 
   private submit(): void {
     const text = this.input.value;
-    if (!text.trim() || this.model.get("status") === "streaming") return;
-    this.post({ type: "send", text });
+    const context = this.mentions.names();
+    if ((!text.trim() && !context.length) || this.model.get("status") === "streaming") return;
+    this.post(context.length ? { type: "send", text, context } : { type: "send", text });
     this.input.value = "";
+    this.mentions.clear();
+    showNotice(this.notice, null);
     this.input.focus();
   }
 
   private onKey(event: KeyboardEvent): void {
+    if (this.mentions.onKey(event)) return;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       this.submit();
@@ -231,9 +242,10 @@ export class ChatView {
   }
 
   private renderMessage(message: Message): HTMLElement {
-    return message.role === "user"
-      ? userMessage(message.turn, message.text, message.status)
-      : assistantMessage(message, this.renderOptions);
+    if (message.role === "assistant") return assistantMessage(message, this.renderOptions);
+    const node = userMessage(message.turn, message.text, message.status);
+    if (message.context?.length) node.append(attachedContext(message.context));
+    return node;
   }
 
   private rerenderAll(): void {
@@ -250,7 +262,9 @@ export class ChatView {
     this.schedule();
   }
 
-  private onKernelMessage(msg: KernelMessage): void {
+  private onKernelMessage(msg: KernelMessage | ContextMessage): void {
+    if (msg.type === "variables") return this.mentions.setVariables(msg.items);
+    if (msg.type === "refused") return this.onRefused(msg);
     const outcome = this.live.apply(msg);
     if (outcome === "resync") {
       this.requestSync();
@@ -266,6 +280,15 @@ export class ChatView {
       this.dirty.add(msg.turn);
     }
     this.schedule();
+  }
+
+  /** The kernel did not send a message: say why, and give the draft back if the input is empty. */
+  private onRefused(msg: Extract<ContextMessage, { type: "refused" }>): void {
+    showNotice(this.notice, msg.message);
+    if (!this.input.value && !this.mentions.names().length) {
+      this.input.value = msg.text;
+      this.mentions.restore(msg.context);
+    }
   }
 
   // -- live turns, rendered at most once per animation frame --------------------------------

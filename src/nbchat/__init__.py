@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import errors, events
@@ -62,6 +63,8 @@ __all__ = [
     "errors",
     "events",
     "load_ipython_extension",
+    "register_formatter",
+    "render",
     "start_server",
 ]
 
@@ -79,6 +82,22 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'nbchat' has no attribute {name!r}")
+
+
+def render(value: Any, max_chars: int | None = None) -> str:
+    """`value` as `{value}` puts it in a message: through the session's formatters, capped at
+    `max_chars` characters (default: the session's setting, 4,000) plus a marker if cut."""
+    from .session import session
+
+    return session.context.render(value, max_chars)
+
+
+def register_formatter(kind: type | str, formatter: Callable[[Any, int], str]) -> None:
+    """Render values of `kind` (a class, or "module.Name") with `formatter(value, max_chars)`
+    in messages, for the magics and the panel alike."""
+    from .session import session
+
+    session.context.register(kind, formatter)
 
 
 def load_ipython_extension(ipython: Any) -> None:

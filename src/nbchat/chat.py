@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from .client import AsyncClient, Client, ClientConfig, Deadline, safe_url
+from .client import AsyncClient, Client, ClientConfig, Deadline, origin, safe_url
 from .cookies import CookiesArg
 from .dialects import DEFAULT_DIALECT, HttpRequest, connection_settings, get_dialect
 from .errors import ConfigurationError
@@ -27,7 +27,7 @@ from .stream import (
     SSESource,
     WholeSource,
 )
-from .turn import Listener, Turn, TurnKind
+from .turn import Listener, Turn, TurnKind, utc_now
 
 log = logging.getLogger("nbchat")
 
@@ -161,7 +161,7 @@ class Chat:
         `model` setting). Raises ConfigurationError for an empty message; opening raises the
         typed HTTP errors (see `EventStream`).
         """
-        turn = self._new_turn(text)
+        turn = self._new_turn(text, model)
         if whole:
 
             def fetch() -> Reply:
@@ -193,7 +193,7 @@ class Chat:
         self, text: str, *, model: str | None = None, whole: bool = False
     ) -> AsyncEventStream:
         """`async with chat.astream(text) as events: async for event in events: ...`"""
-        turn = self._new_turn(text)
+        turn = self._new_turn(text, model)
         client = AsyncClient(self._config)
         http = client.http()
 
@@ -262,6 +262,10 @@ class Chat:
         return unsubscribe
 
     def _notify(self, kind: TurnKind, turn: Turn, event: Event | None) -> None:
+        if kind == "turn_start":
+            turn.started_at = utc_now()
+        elif kind == "turn_end":
+            turn.ended_at = utc_now()
         for listener in self._listeners:
             try:
                 listener(kind, turn, event)
@@ -270,10 +274,16 @@ class Chat:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _new_turn(self, text: str) -> Turn:
+    def _new_turn(self, text: str, model: str | None) -> Turn:
         if not isinstance(text, str) or not text.strip():
             raise ConfigurationError("a message needs some text")
-        turn = Turn(text)
+        target = self._target
+        turn = Turn(
+            text,
+            dialect=self.dialect,
+            model=model or getattr(target, "model", None) or getattr(target, "agent_id", None),
+            server=origin(self._config.base_url),
+        )
         with self._lock:
             self.history.append(turn)
         return turn

@@ -190,6 +190,18 @@ def _parse_url(url: str) -> httpx.URL | None:
         return None
 
 
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL: where a reply came from, with nothing that could be
+    secret (no credentials, path or query)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "<invalid URL>"
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{host}{port}"
+
+
 class Silence(Exception):
     """No event for longer than the timeout, even if keep-alive comments kept the socket busy."""
 

@@ -74,6 +74,15 @@ class StreamError(NbchatError):
         self.reply = reply
 
 
+class ContextTooLargeError(NbchatError, ValueError):
+    """A message is over the token budget; nothing was sent. The message names the largest part."""
+
+    def __init__(self, message: str, tokens: int, max_tokens: int) -> None:
+        super().__init__(message)
+        self.tokens = tokens
+        self.max_tokens = max_tokens
+
+
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,

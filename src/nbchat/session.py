@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 import threading
 
+from .budget import Budget
 from .chat import Chat
+from .context import Formatters
 from .dialects import DEFAULT_DIALECT, DIALECTS, connection_settings
+from .kernel import ErrorRecorder
 from .redact import Redactor
 
 __all__ = ["Session", "current_chat", "session", "use_chat"]
@@ -17,12 +20,20 @@ __all__ = ["Session", "current_chat", "session", "use_chat"]
 
 class Session:
     """One current `Chat`, made from the NBCHAT_* environment on first use, plus the *name* of
-    the environment variable holding its token (so messages can redact the token's value)."""
+    the environment variable holding its token (so messages can redact the token's value).
+
+    It also holds how kernel values are put into messages, for the magics and the panel alike:
+    `context` renders them (formatters and the per-value cap), `budget` limits a message's
+    size, `errors` keeps the last error a cell raised.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._chat: Chat | None = None
         self._token_env: str | None = None
+        self.context = Formatters()
+        self.budget = Budget()
+        self.errors = ErrorRecorder()
 
     def current(self) -> Chat:
         """The current Chat; raises ConfigurationError when the environment names no server."""

@@ -13,9 +13,14 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   delta      {turn, text, tools?}             new text, changed tool calls [{index, ...}]; < 30/s
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
-View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
-{"type": "retry", "turn"}, {"type": "new"}. Other messages (anywidget's own, e.g. commands)
-are left to anywidget: `Widget.send` keeps its ipywidgets meaning.
+View → kernel: {"type": "sync"}, {"type": "send", "text", "context"?: [variable names]},
+{"type": "stop"}, {"type": "retry", "turn"}, {"type": "new"}, {"type": "variables"}. Other
+messages (anywidget's own, e.g. commands) are left to anywidget: `Widget.send` keeps its
+ipywidgets meaning.
+
+Kernel context (unnumbered replies): "variables" {items: [{name, description}]} answers the
+view's request (for `@` completion); "refused" {text, context, message} says a send was not
+sent (over the token budget, an attached variable gone) and hands the draft back.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +51,8 @@ from .events import (
     ToolResult,
     join_parts,
 )
-from .session import current_chat
+from .kernel import attach, user_variables
+from .session import current_chat, session
 from .turn import Turn
 
 log = logging.getLogger("nbchat")
@@ -97,6 +103,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._thread: threading.Thread | None = None
         self._callbacks: list[ReplyCallback] = []
         self._senders: dict[str, dict[str, Any] | None] = {}  # Turn.id → its request's header
+        self._attached: dict[str, tuple[str, list[dict[str, str]]]] = {}  # Turn.id → typed, items
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
@@ -107,17 +114,23 @@ class ChatWidget(anywidget.AnyWidget):
     def chat(self) -> Chat:
         return self._chat
 
-    def ask(self, text: str, *, model: str | None = None) -> None:
+    def ask(self, text: str, *, model: str | None = None, context: Sequence[str] = ()) -> None:
         """Send `text` as if typed in the panel; the reply streams on a background thread.
 
+        `context` names kernel variables to attach, each rendered as `{name}` would be.
         Returns at once; `wait()` blocks until the reply finished. Raises NbchatError while this
-        widget's previous reply still streams, ConfigurationError for an empty message.
+        widget's previous reply still streams, ConfigurationError for an empty message or an
+        unknown variable, ContextTooLargeError over the session's token budget (nothing sent).
         """
         with self._lock:
             if self._stream is not None:
                 raise NbchatError("a reply is still streaming: stop() it or wait() for it")
-            events = self._chat.stream(text, model=model)
+            message, items, parts = attach(text, list(context), _user_ns(), session.context.render)
+            session.budget.check(message, parts)
+            events = self._chat.stream(message, model=model)
             self._senders[events.turn.id] = _sender()  # this thread's request: cell or panel
+            if items:
+                self._attached[events.turn.id] = (text, items)
             self._stream = self._last_sent = events
             self.status = "streaming"
             self._thread = threading.Thread(
@@ -140,10 +153,12 @@ class ChatWidget(anywidget.AnyWidget):
         return self._last_sent.reply if self._last_sent is not None else None
 
     def retry(self, turn_id: str) -> None:
-        """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
+        """Send again what the user said in turn `turn_id` (a message's "turn" key), with the
+        variables it attached rendered again."""
         for message in self.messages:
             if message["turn"] == turn_id and message["role"] == "user":
-                self.ask(message["text"])
+                names = [item["name"] for item in message.get("context", [])]
+                self.ask(message["text"], context=names)  # attached variables as they are now
                 return
         raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
 
@@ -231,6 +246,7 @@ class ChatWidget(anywidget.AnyWidget):
 
     def _start(self, turn: Turn) -> None:
         live = _LiveTurn(turn, self._key(turn))
+        live.user = self._attached.get(turn.id, (turn.user, []))[0]
         self._live[turn.id] = live
         self._post({"type": "turn_start", **live.snapshot()})
 
@@ -238,7 +254,8 @@ class ChatWidget(anywidget.AnyWidget):
         self._live.pop(turn.id, None)
         self._ended.add(turn.id)
         key = self._key(turn)
-        self.messages = [*self.messages, *_turn_messages(turn, key)]
+        attached = self._attached.pop(turn.id, None)
+        self.messages = [*self.messages, *_turn_messages(turn, key, attached)]
         self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
@@ -270,7 +287,10 @@ class ChatWidget(anywidget.AnyWidget):
             if kind == "sync":
                 self._sync()
             elif kind == "send":
-                self.ask(str(content.get("text", "")))
+                self._ask_from_view(content)
+            elif kind == "variables":
+                items = [{"name": k, "description": v} for k, v in _variables().items()]
+                self.send({"type": "variables", "items": items})
             elif kind == "stop":
                 self.stop()
             elif kind == "retry":
@@ -281,6 +301,25 @@ class ChatWidget(anywidget.AnyWidget):
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
             log.warning("chat widget: %s", exc)
+
+    def _ask_from_view(self, content: dict[str, Any]) -> None:
+        text, names = str(content.get("text", "")), [str(n) for n in content.get("context") or []]
+        try:
+            self.ask(text, context=names)
+        except NbchatError as exc:  # the view gets its draft back with the reason
+            self.send({"type": "refused", "text": text, "context": names, "message": str(exc)})
+
+
+def _user_ns() -> dict[str, Any]:
+    """The kernel's user namespace ({} outside IPython)."""
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else {}
+
+
+def _variables() -> dict[str, str]:
+    """The kernel's variables offered for `@` completion ({} outside IPython)."""
+    shell = get_ipython()
+    return user_variables(shell) if shell is not None else {}
 
 
 class _LiveTurn:
@@ -293,6 +332,7 @@ class _LiveTurn:
     def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
         self.key = key
+        self.user = turn.user  # what the user typed, without attached context
         # Text as parts, joined when read: `str +=` would copy the whole text on every delta.
         self._text = [turn.reply.text]
         self._pending: list[str] = []
@@ -354,7 +394,7 @@ class _LiveTurn:
     def snapshot(self) -> dict[str, Any]:
         return {
             "turn": self.key,
-            "user": self.turn.user,
+            "user": self.user,
             "text": self.text,
             "reasoning": self.reasoning,
             "tool_calls": self.tools,
@@ -412,14 +452,18 @@ def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
     return [dataclasses.asdict(call) for call in reply.tool_calls]
 
 
-def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
-    """The two transcript entries of a finished turn."""
+def _turn_messages(
+    turn: Turn, key: str, attached: tuple[str, list[dict[str, str]]] | None = None
+) -> list[dict[str, Any]]:
+    """The two transcript entries of a finished turn; `attached` is (the typed text, the
+    attached variables) when the panel attached some. The reply carries its provenance."""
     reply = turn.reply.to_dict()
+    typed, context = attached or (turn.user, [])
     user: dict[str, Any] = {
         "id": f"{key}-user",
         "turn": key,
         "role": "user",
-        "text": turn.user,
+        "text": typed,
         "status": "complete",
         "tool_calls": [],
         "usage": None,
@@ -437,7 +481,10 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "reasoning": reply["reasoning"],
         "finish_reason": reply["finish_reason"],
         "sources": reply["sources"],
+        "provenance": turn.provenance(),
     }
+    if context:
+        user["context"] = context
     return [user, assistant]
 
 

@@ -158,3 +158,27 @@ def test_fail_sends_some_text_then_fails() -> None:
 def test_tokens_are_whitespace_words() -> None:
     assert count_tokens("one two\nthree  four") == 4
     assert respond("/echo a b c").tokens() == 3
+
+
+def test_context_summarizes_tables_code_errors_and_cuts() -> None:
+    message = (
+        "/context What stands out?\n"
+        "pandas.DataFrame: 2 rows x 2 columns\n"
+        "|    | city   |   pop |\n|---:|:-------|------:|\n|  0 | Oslo   |     1 |\n"
+        "|  1 | Lima   |     2 |\n"
+        "```python\nratio(1, 0)\n```\n"
+        "```\nZeroDivisionError: division by zero\n```\n"
+        "[… cut 40 of 240 characters]"
+    )
+    text = respond(message).text
+    assert text == respond(message).text  # deterministic
+    assert text.splitlines()[2:] == [
+        "- a description: `pandas.DataFrame: 2 rows x 2 columns`",
+        "- a table with columns `city`, `pop` and 2 rows",
+        "- a python code block of 1 line",
+        "- an error: `ZeroDivisionError: division by zero`",
+        "- a plain code block of 1 line",
+        "- a value cut short (40 of 240 characters left out)",
+    ]
+    assert text.startswith("I received ")
+    assert respond("/context just words").text.endswith("with no tables, code or errors in them.")

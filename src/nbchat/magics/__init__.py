@@ -40,6 +40,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the magics, and show a `Reply` in a cell as sanitized HTML (and plain text)."""
     magics = ChatMagics(ipython)
     ipython.register_magics(magics)
+    ipython.events.register("post_run_cell", magics.session.errors.post_run_cell)
     if chat_lines not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(chat_lines)
     formatter = ipython.display_formatter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from argparse import Namespace
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -17,9 +18,11 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, parse_argstring
 from IPython.display import display
 
+from ..budget import Part
 from ..chat import Chat
-from ..errors import ConfigurationError, NbchatError
+from ..errors import ConfigurationError, ContextTooLargeError, NbchatError
 from ..events import Reply
+from ..kernel import explain_prompt
 from ..markdown import first_code_block, turns_html, turns_text
 from ..session import Session, session
 from .connect import DemoServer, connect, connect_parser, parse_connect_line
@@ -35,7 +38,7 @@ __all__ = ["ChatMagics"]
 
 @magics_class
 class ChatMagics(Magics):
-    """`%%chat`, `%chat`, `%chat_connect`, `%chat_new`, `%chat_history`."""
+    """`%%chat`, `%chat`, `%chat_connect`, `%chat_new`, `%chat_history`, `%chat_context`."""
 
     shell: InteractiveShell  # always given (see __init__), never None
 
@@ -56,6 +59,13 @@ class ChatMagics(Magics):
         line and returns the Reply (`r = %chat What is 2+2?`). `{name}` is replaced by the
         variable `name`; write `{{` and `}}` for literal braces.
         """
+        try:
+            return self._chat_cell(line, cell, local_ns or {})
+        except BaseException as exc:
+            self.session.errors.ignore(exc)  # not an error of the user's code: {Err} skips it
+            raise
+
+    def _chat_cell(self, line: str, cell: str | None, local_ns: dict) -> Reply | None:
         if cell is None:
             options, text = split_options(self.chat, line)
         else:
@@ -63,13 +73,37 @@ class ChatMagics(Magics):
         args = parse_argstring(self.chat, options)
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"-o needs a variable name, not {args.out!r}")
-        if not args.no_interpolate:
-            text = interpolate(text, {**self.shell.user_ns, **(local_ns or {})})
-        text = text.strip()
+        text, parts = self._message(text, args, local_ns)
         if not text:
             raise UsageError("nothing to send: write a message after %chat or in the cell")
+        try:
+            self.session.budget.check(text, parts)
+        except ContextTooLargeError as exc:
+            raise self._one_line(exc) from None
         reply = self._exchange(text, args, line_mode=cell is None)
         return reply if cell is None else None
+
+    @line_magic
+    @magic_options
+    @argument("--max-context", type=int, metavar="N", help="characters each {value} may take")
+    @argument("--max-tokens", type=int, metavar="N", help="tokens a message may take (0: no limit)")
+    def chat_context(self, line: str) -> None:
+        """Set how kernel values go into messages; with no options, show the settings."""
+        args = parse_argstring(self.chat_context, line)
+        context, budget = self.session.context, self.session.budget
+        if args.max_context is not None:
+            context.max_chars = _positive("--max-context", args.max_context)
+        if args.max_tokens is not None:
+            if args.max_tokens < 0:
+                raise UsageError("--max-tokens needs a number of tokens, or 0 for no limit")
+            budget.max_tokens = args.max_tokens or None
+        if not line.strip():
+            limit = f"{budget.max_tokens:,}" if budget.max_tokens else "none"
+            method = budget.estimate("").method
+            print(
+                f"max context per value: {context.max_chars:,} characters; "
+                f"max tokens per message: {limit} (counted by {method})"
+            )
 
     @line_magic
     def chat_connect(self, line: str) -> None:
@@ -98,18 +132,51 @@ class ChatMagics(Magics):
     @line_magic
     @magic_options
     @argument("-n", "--last", type=int, default=None, help="only the last N turns")
-    def chat_history(self, line: str) -> None:
-        """Show the conversation so far, rendered (sanitized HTML) with a plain-text twin."""
+    @argument("--json", action="store_true", help="return the turns with their provenance")
+    def chat_history(self, line: str) -> list[dict[str, Any]] | None:
+        """Show the conversation so far, rendered (sanitized HTML) with a plain-text twin; with
+        --json, return it as a list of dicts (id, user, reply, and where each reply came from:
+        see `Turn.provenance`)."""
         args = parse_argstring(self.chat_history, line)
         turns = self._chat().history
         if args.last is not None:
             turns = turns[-args.last :] if args.last > 0 else []
+        if args.json:
+            return [turn.to_dict() for turn in turns]
         display(
             {"text/html": turns_html(turns), "text/plain": turns_text(turns)},
             raw=True,
         )
+        return None
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _message(self, text: str, args: Namespace, local_ns: dict) -> tuple[str, list[Part]]:
+        """The message a cell sends, and its parts (for the budget)."""
+        context = self.session.context
+        chosen = context.max_chars if args.max_context is None else args.max_context
+        limit = _positive("--max-context", chosen)
+
+        def render(value: Any) -> str:
+            return context.render(value, limit)
+
+        if args.no_interpolate:
+            parts = [Part("the text you wrote", text)]
+        else:
+            namespace = _Namespace({**self.shell.user_ns, **local_ns}, self._last_error_text)
+            text, parts = interpolate(text, namespace, render)
+        if args.explain_error:
+            error = self.session.errors.last_error()
+            if error is None:
+                raise UsageError("--explain-error: no cell has raised an error in this kernel yet")
+            return explain_prompt(error, text, self.shell, render)
+        return text.strip(), parts
+
+    def _last_error_text(self) -> str:
+        error = self.session.errors.last_error()
+        if error is None:
+            raise UsageError("{Err}: no cell has raised an error in this kernel yet")
+        return error.describe(self.shell)
 
     def _chat(self) -> Chat:
         try:
@@ -141,7 +208,7 @@ class ChatMagics(Magics):
         if view is not None:
             view.close()
         if not args.quiet:
-            show_final(reply, args.format, reasoning=args.reasoning)
+            show_final(reply, args.format, events.turn.provenance(), reasoning=args.reasoning)
         if line_mode:  # the cell shows the reply already (or was asked not to): not again
             self.on_screen.mark(reply)
         if args.format == "code" and reply.status == "complete":
@@ -165,3 +232,22 @@ class ChatMagics(Magics):
         line = f"{type(exc).__name__}: {self.session.redact(str(exc))}"
         exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
         return exc
+
+
+class _Namespace(dict):
+    """The user's namespace, plus `Err` (the last error) unless the user has an `Err`."""
+
+    def __init__(self, names: dict[str, Any], last_error: Callable[[], str]) -> None:
+        super().__init__(names)
+        self._last_error = last_error
+
+    def __missing__(self, key: str) -> Any:
+        if key == "Err":
+            return self._last_error()
+        raise KeyError(key)
+
+
+def _positive(option: str, value: int) -> int:
+    if value < 1:
+        raise UsageError(f"{option} needs a positive number of characters, not {value}")
+    return value

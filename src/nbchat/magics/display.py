@@ -76,16 +76,25 @@ class LiveView:
         self._handle.update({}, raw=True)
 
 
-def show_final(reply: Reply, fmt: str, *, reasoning: bool = False) -> None:
+def show_final(
+    reply: Reply,
+    fmt: str,
+    provenance: dict[str, Any] | None = None,
+    *,
+    reasoning: bool = False,
+) -> None:
     """The reply's final output: rendered (sanitized HTML) and plain text, or plain text only;
-    the reasoning only when asked (`--reasoning`).
+    the reasoning only when asked (`--reasoning`). `provenance` (`Turn.provenance()`) goes in
+    the output's metadata under "nbchat", so a saved notebook says where the answer came from
+    (nbval does not compare output metadata).
 
     Never `text/markdown`: front ends would render it with their own parsers (see safe_html).
     """
     data = {"text/plain": reply_text(reply, reasoning=reasoning)}
     if fmt != "text":
         data["text/html"] = reply_html(reply, reasoning=reasoning)
-    display(data, raw=True)
+    metadata = {"nbchat": provenance} if provenance is not None else None
+    display(data, raw=True, metadata=metadata)
 
 
 class OnScreen:

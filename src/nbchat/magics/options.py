@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from argparse import ArgumentParser
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..budget import Part
 from ..errors import TemplateError
-from ..template import interpolate as template_interpolate
+from ..template import expand
 
 __all__ = ["chat_arguments", "chat_lines", "interpolate", "magic_options", "split_options"]
 
@@ -43,6 +45,17 @@ def chat_arguments(func: Any) -> Any:
             help="show the model's reasoning too (it is always kept in the Reply)",
         ),
         argument("--no-interpolate", action="store_true", help="send {braces} as they are written"),
+        argument(
+            "--max-context",
+            type=int,
+            metavar="N",
+            help="characters each {value} may take (default: %%chat_context, 4000)",
+        ),
+        argument(
+            "--explain-error",
+            action="store_true",
+            help="send the last error and the code of the cell that raised it",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -75,18 +88,24 @@ def chat_lines(lines: list[str]) -> list[str]:
     return out
 
 
-def interpolate(template: str, namespace: dict[str, Any]) -> str:
-    """`{name}` → the variable's value (format specs and `!r` work); `{{`/`}}` → braces.
+def interpolate(
+    template: str, namespace: dict[str, Any], render: Callable[[Any], str] = str
+) -> tuple[str, list[Part]]:
+    """`{name}` → `render(value)`; `{name:spec}` and `{name!r}` format as Python does (then
+    `render` caps the result); `{{`/`}}` → braces. Returns the text and its parts (each field
+    and the text around them), so a budget can say which part is large.
 
-    The rules are `nbchat.template`'s; an unknown name is a UsageError, raised before
+    Fields are looked up as `str.format` does: `{df}`, `{P.name}`, `{In[3]}`, `{Out[3]}`
+    (the rules are `nbchat.template`'s). An unknown name is a UsageError, raised before
     anything is sent.
     """
+    hint = "write {{ and }} for literal braces, or use --no-interpolate"
     try:
-        return template_interpolate(
-            template, namespace, hint="write {{ and }} for literal braces, or use --no-interpolate"
-        )
+        expansion = expand(template, namespace, hint=hint, render=render)
     except TemplateError as exc:
         raise UsageError(str(exc)) from None
+    parts = [Part(name, text) for name, text in expansion.fields]
+    return expansion.text, [Part("the text you wrote", expansion.written), *parts]
 
 
 def split_options(magic: Any, line: str) -> tuple[str, str]:

@@ -188,7 +188,8 @@ def respond(prompt: str, history: Sequence[Turn] = ()) -> Plan:
     `/echo TEXT` replies TEXT; `/stream N SIZE [DELAY_MS]` sends N deltas of SIZE characters;
     `/code` answers with a Python block; `/xss` with hostile Markdown; `/fail` fails mid-stream;
     `/think PROMPT` reasons first (a reasoning section), then answers PROMPT; `/cite` answers
-    with citations. Anything else gets a Markdown reply that quotes the prompt and counts the
+    with citations; `/context ...` summarizes what the message carries (tables, code, errors,
+    cut markers). Anything else gets a Markdown reply that quotes the prompt and counts the
     turns.
     """
     command, _, rest = prompt.partition(" ")
@@ -198,6 +199,8 @@ def respond(prompt: str, history: Sequence[Turn] = ()) -> Plan:
         return _think(rest, history)
     if command == "/stream":
         return _stream(rest)
+    if command == "/context":
+        return Plan(deltas(summarize(rest)))
     if command in _FIXED:
         return _FIXED[command]
     match = _ARITHMETIC.match(prompt)
@@ -273,6 +276,60 @@ def _chat(prompt: str, history: Sequence[Turn]) -> Plan:
         "Try `calculate 2+3*4`, `/echo hello`, `/code`, `/stream 20 5 100` or `/fail`."
     )
     return Plan(deltas(text))
+
+
+_TABLE_RULE = re.compile(r"^\|(\s*:?-+:?\s*\|)+\s*$")
+_FENCE = re.compile(r"^(`{3,})(\w*)\s*$")
+_ERROR = re.compile(r"^[A-Z]\w*(Error|Exception|Interrupt|Exit)\b.*$")
+_DESCRIBED = re.compile(r"\b(pandas|polars|numpy)\.\w+( '[^']*')?: .+$")
+_CUT = re.compile(r"^\[… cut ([\d,]+) of ([\d,]+) characters\]")
+
+
+def summarize(message: str) -> str:
+    """What a message carries, found by its Markdown shape: tables (columns, rows), code blocks
+    (language, lines), exception lines, and nbchat's cut markers. Deterministic, so the demo
+    notebooks can show what kernel context reached the model."""
+    lines = message.splitlines()
+    found: list[str] = []
+    fence: tuple[str, str, int] | None = None  # (ticks, language, lines so far)
+    for index, line in enumerate(lines):
+        if fence is not None:
+            if line.strip() == fence[0]:
+                language = fence[1] or "plain"
+                found.append(f"a {language} code block of {_lines(fence[2])}")
+                fence = None
+            else:
+                fence = (fence[0], fence[1], fence[2] + 1)
+                if _ERROR.match(line):
+                    found.append(f"an error: `{line.strip()}`")
+            continue
+        opening = _FENCE.match(line.strip())
+        if opening:
+            fence = (opening[1], opening[2], 0)
+        elif _TABLE_RULE.match(line.strip()) and index:
+            columns = [c.strip() for c in lines[index - 1].strip().strip("|").split("|")]
+            rows = 0
+            while index + 1 + rows < len(lines) and lines[index + 1 + rows].startswith("|"):
+                rows += 1
+            named = ", ".join(f"`{c}`" for c in columns if c) or "no named columns"
+            found.append(f"a table with columns {named} and {rows} rows")
+        elif _ERROR.match(line):
+            found.append(f"an error: `{line.strip()}`")
+        else:
+            cut, described = _CUT.match(line), _DESCRIBED.search(line)
+            if cut:
+                found.append(f"a value cut short ({cut[1]} of {cut[2]} characters left out)")
+            if described:
+                found.append(f"a description: `{described[0]}`")
+    words = count_tokens(message)
+    head = f"I received {len(message):,} characters ({words:,} words) in {_lines(len(lines))}"
+    if not found:
+        return f"{head}, with no tables, code or errors in them."
+    return head + ". They contain:\n\n" + "\n".join(f"- {item}" for item in found)
+
+
+def _lines(count: int) -> str:
+    return f"{count} line" if count == 1 else f"{count} lines"
 
 
 _CODE = """Here is a small Python function:
