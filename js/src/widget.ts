@@ -4,7 +4,9 @@
  * DOM hooks for tests (stable; keep them when restyling):
  *   [data-testid="nbchat"]               the widget root (role="region", aria-label="Chat");
  *                                        data-status="streaming" while this widget sends, else "idle"
- *   [data-testid="transcript"]           the message list (role="log")
+ *   [data-testid="transcript"]           the message list (role="log"); follows the newest
+ *                                        message while scrolled to the bottom (follow.ts)
+ *   [data-testid="jump-to-latest"]       "Jump to latest" button, shown when scrolled up
  *   [data-testid="message-user"]         a user turn;       data-turn, data-status
  *   [data-testid="message-assistant"]    an assistant turn; data-turn, data-status
  *                                        (streaming | complete | error | incomplete | stopped)
@@ -23,6 +25,7 @@
  * Protocol: see types.ts (KernelMessage / ViewMessage) and live.ts (sequence numbers, sync).
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import { Follower } from "./follow";
 import { IncrementalMarkdown } from "./incremental";
 import { LiveTurns } from "./live";
 import { copyCode } from "./markdown";
@@ -61,6 +64,7 @@ export class ChatView {
   private readonly sendButton: HTMLButtonElement;
   private readonly stopButton: HTMLButtonElement;
   private readonly imagesToggle: HTMLInputElement;
+  private readonly follower: Follower;
   private readonly live = new LiveTurns();
   private readonly liveViews = new Map<string, LiveView>();
   private readonly dirty = new Set<string>();
@@ -100,6 +104,12 @@ export class ChatView {
     this.liveList = el("div", "nbchat-live");
     this.transcript.append(this.committedList, this.liveList);
     this.transcript.addEventListener("click", (event) => this.onTranscriptClick(event));
+    const jump = button("Jump to latest", "nbchat-jump", "↓ Latest");
+    jump.dataset.testid = "jump-to-latest";
+    const scroll = el("div", "nbchat-scroll");
+    scroll.append(this.transcript, jump);
+    this.follower = new Follower(this.transcript, jump, [this.committedList, this.liveList]);
+    this.cleanups.push(() => this.follower.dispose());
 
     const form = document.createElement("form");
     form.className = "nbchat-input";
@@ -118,7 +128,7 @@ export class ChatView {
     });
     form.append(this.input, this.sendButton, this.stopButton);
 
-    this.root.append(header, this.transcript, form);
+    this.root.append(header, scroll, form);
     // Keys pressed in the panel are the panel's: in JupyterLab, Shift+Enter would run the cell
     // and Enter on a button would enter edit mode. Escape and app shortcuts such as Ctrl+S
     // still reach JupyterLab.
@@ -171,6 +181,7 @@ export class ChatView {
     const text = this.input.value;
     if (!text.trim() || this.model.get("status") === "streaming") return;
     this.post({ type: "send", text });
+    this.follower.resume();
     this.input.value = "";
     this.input.focus();
   }
@@ -214,7 +225,6 @@ export class ChatView {
     const messages: Message[] = this.model.get("messages") ?? [];
     const grew =
       messages.length >= this.shownIds.length && this.shownIds.every((id, i) => messages[i].id === id);
-    const stick = this.nearBottom();
     if (!grew) {
       this.committedList.replaceChildren();
       this.shownIds = [];
@@ -225,7 +235,7 @@ export class ChatView {
       if (message.role === "assistant") this.dropLive(message.turn);
     }
     if (!messages.length) for (const turn of [...this.liveViews.keys()]) this.dropLive(turn);
-    if (stick) this.scrollToEnd();
+    this.follower.update();
   }
 
   private renderMessage(message: Message): HTMLElement {
@@ -284,7 +294,6 @@ export class ChatView {
 
   private renderLive(): void {
     const started = performance.now();
-    const stick = this.nearBottom();
     const committed = new Set(this.shownIds);
     for (const turnId of this.dirty) {
       const turn = this.live.turns.get(turnId);
@@ -310,7 +319,7 @@ export class ChatView {
       view.markdown.update(turn.text);
     }
     this.dirty.clear();
-    if (stick) this.scrollToEnd();
+    this.follower.update();
     this.lastRenderMs = performance.now() - started;
   }
 
@@ -322,15 +331,6 @@ export class ChatView {
     view.user.remove();
     view.assistant.remove();
     this.liveViews.delete(turnId);
-  }
-
-  private nearBottom(): boolean {
-    const t = this.transcript;
-    return t.scrollHeight - t.scrollTop - t.clientHeight < 40;
-  }
-
-  private scrollToEnd(): void {
-    this.transcript.scrollTop = this.transcript.scrollHeight;
   }
 }
 
