@@ -6,6 +6,8 @@ export interface ToolCall {
   id: string | null;
   result: unknown;
   done: boolean;
+  /** Length of the reply's text when the call arrived: where its card goes (parts.ts). */
+  offset?: number;
 }
 
 export interface Usage {
@@ -58,7 +60,7 @@ export type ViewMessage =
   | { type: "sync" }
   | { type: "send"; text: string }
   | { type: "stop" }
-  | { type: "retry"; turn: string }
+  | { type: "regenerate"; turn: string; text?: string }
   | { type: "new" };
 
 export interface WidgetState {
@@ -66,4 +68,5 @@ export interface WidgetState {
   status: "idle" | "streaming";
   allow_remote_images: boolean;
   title: string;
+  backend: string;
 }

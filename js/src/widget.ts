@@ -19,15 +19,21 @@
  *   [data-testid="blocked-image"]        placeholder for a remote image that was not loaded
  *   textarea[aria-label="Message"]       input; Enter sends, Shift+Enter adds a line, Esc stops
  *   button[aria-label="Send"], "Stop" (only while this widget streams), "New conversation",
- *   "Retry" (in an error box), "Show more" (long tool result)
+ *   "Retry" (in an error box), "Regenerate" (last reply), "Edit message" (last user message),
+ *   "Show more" (long tool result); Retry and Regenerate replace the turn in place
+ *   [data-testid="empty-state"]          hint and backend shown while there are no messages
+ *   [data-testid="edit-note"]            shown while the last message is being edited
+ *   ArrowUp / ArrowDown in an empty input  recall earlier prompts (history.ts)
  *   input[aria-label="Load remote images"]  checkbox bound to the allow_remote_images trait
  *
  * Protocol: see types.ts (KernelMessage / ViewMessage) and live.ts (sequence numbers, sync).
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import { placeActions } from "./actions";
 import { Follower } from "./follow";
-import { IncrementalMarkdown } from "./incremental";
+import { PromptHistory } from "./history";
 import { LiveTurns } from "./live";
+import { LiveParts } from "./parts";
 import { copyCode } from "./markdown";
 import {
   assistantMessage,
@@ -35,7 +41,6 @@ import {
   el,
   messageFrame,
   streamingIndicator,
-  toolCards,
   userMessage,
 } from "./render";
 import type { KernelMessage, Message, ViewMessage, WidgetState } from "./types";
@@ -46,9 +51,7 @@ type Model = AnyModel<WidgetState>;
 interface LiveView {
   user: HTMLElement;
   assistant: HTMLElement;
-  markdown: IncrementalMarkdown;
-  tools: HTMLElement | null;
-  toolsKey: string;
+  parts: LiveParts;
 }
 
 const raf: (cb: () => void) => void =
@@ -65,6 +68,10 @@ export class ChatView {
   private readonly stopButton: HTMLButtonElement;
   private readonly imagesToggle: HTMLInputElement;
   private readonly follower: Follower;
+  private readonly emptyState: HTMLElement;
+  private readonly editNote: HTMLElement;
+  private readonly prompts: PromptHistory;
+  private editing: string | null = null; // the turn whose message is being edited
   private readonly live = new LiveTurns();
   private readonly liveViews = new Map<string, LiveView>();
   private readonly dirty = new Set<string>();
@@ -102,7 +109,9 @@ export class ChatView {
     this.transcript.tabIndex = 0;
     this.committedList = el("div", "nbchat-committed");
     this.liveList = el("div", "nbchat-live");
-    this.transcript.append(this.committedList, this.liveList);
+    this.emptyState = el("div", "nbchat-empty");
+    this.emptyState.dataset.testid = "empty-state";
+    this.transcript.append(this.emptyState, this.committedList, this.liveList);
     this.transcript.addEventListener("click", (event) => this.onTranscriptClick(event));
     const jump = button("Jump to latest", "nbchat-jump", "↓ Latest");
     jump.dataset.testid = "jump-to-latest";
@@ -118,6 +127,12 @@ export class ChatView {
     this.input.placeholder = "Message (Enter to send, Shift+Enter for a new line)";
     this.input.setAttribute("aria-label", "Message");
     this.input.addEventListener("keydown", (event) => this.onKey(event));
+    this.prompts = new PromptHistory(
+      (this.model.get("messages") ?? []).filter((m) => m.role === "user").map((m) => m.text),
+    );
+    this.editNote = el("div", "nbchat-edit-note", "Editing your last message: Enter resends it, Esc cancels.");
+    this.editNote.dataset.testid = "edit-note";
+    this.editNote.hidden = true;
     this.sendButton = button("Send", "nbchat-send");
     this.sendButton.type = "submit";
     this.stopButton = button("Stop", "nbchat-stop");
@@ -128,7 +143,7 @@ export class ChatView {
     });
     form.append(this.input, this.sendButton, this.stopButton);
 
-    this.root.append(header, scroll, form);
+    this.root.append(header, scroll, this.editNote, form);
     // Keys pressed in the panel are the panel's: in JupyterLab, Shift+Enter would run the cell
     // and Enter on a button would enter edit mode. Escape and app shortcuts such as Ctrl+S
     // still reach JupyterLab.
@@ -140,6 +155,7 @@ export class ChatView {
     this.listen("change:messages", () => this.showCommitted());
     this.listen("change:status", () => this.showStatus());
     this.listen("change:title", () => this.showTitle());
+    this.listen("change:backend", () => this.showEmpty());
     this.listen("change:allow_remote_images", () => this.rerenderAll());
     this.listen("msg:custom", (msg: KernelMessage) => this.onKernelMessage(msg));
 
@@ -180,7 +196,10 @@ export class ChatView {
   private submit(): void {
     const text = this.input.value;
     if (!text.trim() || this.model.get("status") === "streaming") return;
-    this.post({ type: "send", text });
+    if (this.editing !== null) this.post({ type: "regenerate", turn: this.editing, text });
+    else this.post({ type: "send", text });
+    this.prompts.add(text);
+    this.endEdit();
     this.follower.resume();
     this.input.value = "";
     this.input.focus();
@@ -194,16 +213,45 @@ export class ChatView {
       event.preventDefault();
       event.stopPropagation();
       this.post({ type: "stop" });
+    } else if (event.key === "Escape" && this.editing !== null) {
+      event.preventDefault();
+      event.stopPropagation();
+      this.endEdit();
+      this.input.value = "";
+    } else if ((event.key === "ArrowUp" || event.key === "ArrowDown") && !event.shiftKey && !event.altKey) {
+      const recalled = this.prompts.move(event.key === "ArrowUp" ? "up" : "down", this.input.value);
+      if (recalled === null) return;
+      event.preventDefault();
+      this.input.value = recalled;
+      this.input.setSelectionRange(recalled.length, recalled.length);
     }
+  }
+
+  /** Put the last message back in the box; sending it replaces that turn. */
+  private startEdit(turn: string): void {
+    const messages: Message[] = this.model.get("messages") ?? [];
+    const message = messages.find((m) => m.turn === turn && m.role === "user");
+    if (!message) return;
+    this.editing = turn;
+    this.editNote.hidden = false;
+    this.input.value = message.text;
+    this.input.focus();
+  }
+
+  private endEdit(): void {
+    this.editing = null;
+    this.editNote.hidden = true;
   }
 
   private onTranscriptClick(event: Event): void {
     const target = (event.target as HTMLElement | null)?.closest("button");
     if (!target) return;
+    const turn = target.dataset.turn;
     if (target.classList.contains("nbchat-copy")) void copyCode(target);
-    else if (target.classList.contains("nbchat-retry") && target.dataset.turn) {
-      this.post({ type: "retry", turn: target.dataset.turn });
-    }
+    else if (turn && (target.classList.contains("nbchat-retry") || target.classList.contains("nbchat-regenerate"))) {
+      this.endEdit();
+      this.post({ type: "regenerate", turn });
+    } else if (turn && target.classList.contains("nbchat-edit")) this.startEdit(turn);
   }
 
   // -- state from the kernel ----------------------------------------------------------------
@@ -218,6 +266,20 @@ export class ChatView {
     this.stopButton.hidden = !streaming;
     this.sendButton.disabled = streaming;
     this.imagesToggle.checked = Boolean(this.model.get("allow_remote_images"));
+    placeActions(this.committedList, streaming);
+  }
+
+  /** With nothing to show, say what to do and who answers. */
+  private showEmpty(): void {
+    const empty = !this.shownIds.length && !this.liveViews.size;
+    this.emptyState.hidden = !empty;
+    if (!empty) return;
+    const backend = this.model.get("backend");
+    this.emptyState.replaceChildren(
+      el("div", "nbchat-empty-title", "No messages yet"),
+      el("div", "", "Type a message below and press Enter. ↑ recalls earlier prompts."),
+    );
+    if (backend) this.emptyState.append(el("div", "nbchat-empty-backend", `Talking to ${backend}`));
   }
 
   /** Render committed messages, appending when the list only grew. */
@@ -235,6 +297,9 @@ export class ChatView {
       if (message.role === "assistant") this.dropLive(message.turn);
     }
     if (!messages.length) for (const turn of [...this.liveViews.keys()]) this.dropLive(turn);
+    if (!messages.length) this.endEdit();
+    placeActions(this.committedList, this.model.get("status") === "streaming");
+    this.showEmpty();
     this.follower.update();
   }
 
@@ -302,23 +367,16 @@ export class ChatView {
       if (!view) {
         const assistant = messageFrame("assistant", turnId, "streaming");
         assistant.setAttribute("aria-busy", "true"); // screen readers read it once, when committed
-        const markdown = new IncrementalMarkdown(this.renderOptions);
-        assistant.append(markdown.element, streamingIndicator());
-        view = { user: userMessage(turnId, turn.user, "complete"), assistant, markdown, tools: null, toolsKey: "" };
+        const parts = new LiveParts(this.renderOptions);
+        assistant.append(parts.element, streamingIndicator());
+        view = { user: userMessage(turnId, turn.user, "complete"), assistant, parts };
         this.liveViews.set(turnId, view);
         this.liveList.append(view.user, view.assistant);
       }
-      const toolsKey = turn.tool_calls.map((c) => `${c.name}:${c.done}`).join(",");
-      if (toolsKey !== view.toolsKey) {
-        const cards = toolCards(turn.tool_calls);
-        if (view.tools) view.tools.replaceWith(cards);
-        else view.markdown.element.before(cards);
-        view.tools = cards;
-        view.toolsKey = toolsKey;
-      }
-      view.markdown.update(turn.text);
+      view.parts.update(turn.text, turn.tool_calls);
     }
     this.dirty.clear();
+    this.showEmpty();
     this.follower.update();
     this.lastRenderMs = performance.now() - started;
   }
@@ -331,6 +389,7 @@ export class ChatView {
     view.user.remove();
     view.assistant.remove();
     this.liveViews.delete(turnId);
+    this.showEmpty();
   }
 }
 

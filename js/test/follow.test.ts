@@ -3,7 +3,7 @@ import { Follower } from "../src/follow";
 
 /** A scroller with layout numbers jsdom does not compute: content height and viewport height. */
 function scroller(content: number, viewport = 100): HTMLElement & { content: number } {
-  const node = document.createElement("div") as HTMLElement & { content: number };
+  const node = document.createElement("div") as unknown as HTMLElement & { content: number };
   node.content = content;
   let top = 0;
   Object.defineProperty(node, "scrollHeight", { get: () => node.content });

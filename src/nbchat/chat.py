@@ -150,6 +150,21 @@ class Chat:
             self.history = []
             self._target = replace(self._target, chat_id=None, session_id=None)
 
+    def forget(self, turn: Turn) -> None:
+        """Drop `turn` and every later turn from `history` (to regenerate a reply in place).
+
+        Dialects that send the conversation with each request stop sending them. Backends that
+        keep the conversation themselves (chats: the chat id; agents: the session id) still
+        remember them: neither API can delete a message. Raises ConfigurationError if `turn`
+        is not in the history.
+        """
+        with self._lock:
+            for index, kept in enumerate(self.history):
+                if kept is turn:
+                    self.history = self.history[:index]
+                    return
+        raise ConfigurationError("that turn is not in this conversation's history")
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -14,7 +14,11 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
-{"type": "retry", "turn"}, {"type": "new"}.
+{"type": "regenerate", "turn", "text"?} (replace the last turn; with "text", edit and resend),
+{"type": "new"}.
+
+Each tool call dict carries "offset": the reply's text length when the call arrived, so the view
+shows text and tool cards in the order they streamed.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class ChatWidget(anywidget.AnyWidget):
     status = traitlets.Enum(["idle", "streaming"], "idle").tag(sync=True)
     allow_remote_images = traitlets.Bool(False).tag(sync=True)
     title = traitlets.Unicode("nbchat").tag(sync=True)
+    #: Who the panel talks to, for its empty state: "chats · model demo · http://host:port".
+    backend = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, chat: Chat | None = None, **chat_kwargs: Any) -> None:
         if chat is not None and chat_kwargs:
@@ -71,7 +77,10 @@ class ChatWidget(anywidget.AnyWidget):
             chat = Chat(**chat_kwargs) if chat_kwargs else _current_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
-        super().__init__(messages=[m for t in finished for m in _turn_messages(t, self._key(t))])
+        super().__init__(
+            messages=[m for t in finished for m in _turn_messages(t, self._key(t))],
+            backend=_describe(chat),
+        )
         self._chat = chat
         self._lock = threading.RLock()
         self._seq = 0
@@ -118,13 +127,26 @@ class ChatWidget(anywidget.AnyWidget):
         thread.join(timeout)
         return self._last_sent.reply if self._last_sent is not None else None
 
-    def retry(self, turn_id: str) -> None:
-        """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
-        for message in self.messages:
-            if message["turn"] == turn_id and message["role"] == "user":
-                self.send(message["text"])
-                return
-        raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
+    def regenerate(self, turn: str | None = None, text: str | None = None) -> None:
+        """Replace the last turn by a new reply: to what the user said, or to `text` (edit and
+        resend). `turn` (a message's "turn" key) must name the last turn when given.
+
+        The replaced turn leaves the panel and `chat.history` (`Chat.forget`), so a dialect that
+        sends the conversation no longer sends it. Raises NbchatError while a reply streams.
+        """
+        with self._lock:
+            if self._stream is not None:
+                raise NbchatError("a reply is still streaming: stop() it or wait() for it")
+            history = self._chat.history
+            last = history[-1] if history else None
+            if last is None or not last.reply.finished:
+                raise ConfigurationError("there is no finished turn to regenerate")
+            key = self._key(last)
+            if turn is not None and turn != key:
+                raise ConfigurationError(f"only the last turn can be regenerated, not {turn!r}")
+            self._chat.forget(last)
+            self.messages = [m for m in self.messages if m["turn"] != key]
+            self.send(last.user if text is None else text)
 
     def new(self) -> None:
         """Start a new conversation: stop streaming, forget the history, clear the panel."""
@@ -241,8 +263,9 @@ class ChatWidget(anywidget.AnyWidget):
                 self.send(str(content.get("text", "")))
             elif kind == "stop":
                 self.stop()
-            elif kind == "retry":
-                self.retry(str(content.get("turn", "")))
+            elif kind == "regenerate":
+                text = content.get("text")
+                self.regenerate(str(content.get("turn", "")), None if text is None else str(text))
             elif kind == "new":
                 self.new()
             else:
@@ -336,7 +359,26 @@ class _Flusher:
 
 
 def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(call) for call in reply.tool_calls]
+    """The reply's tool calls, each with its "offset" in the text (see the module docstring)."""
+    calls = list(reply.tool_calls)
+    return [
+        {**dataclasses.asdict(call), "offset": offset}
+        for call, offset in zip(calls, _tool_offsets(reply), strict=False)
+    ]
+
+
+def _tool_offsets(reply: Reply) -> list[int]:
+    """The text length at which each tool call record appeared, replaying the reply's events."""
+    replay = Reply()
+    offsets: list[int] = []
+    length = 0
+    for event in list(reply.events):
+        if isinstance(event, TextDelta):
+            length += len(event.text)
+        elif isinstance(event, ToolCall | ToolResult):
+            replay.add(event)  # pairs results with calls exactly as the reply did
+            offsets.extend([length] * (len(replay.tool_calls) - len(offsets)))
+    return offsets
 
 
 def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
@@ -358,11 +400,20 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "role": "assistant",
         "text": reply["text"],
         "status": reply["status"],
-        "tool_calls": reply["tool_calls"],
+        "tool_calls": _tool_dicts(turn.reply),
         "usage": reply["usage"],
         "error": reply["error"],
     }
     return [user, assistant]
+
+
+def _describe(chat: Chat) -> str:
+    """Dialect, model or agent, and server (without credentials), for the empty panel."""
+    target = chat.target
+    who = f"model {target.model}" if target.model else ""
+    if target.agent_id:
+        who = f"agent {target.agent_id}"
+    return " · ".join(part for part in (chat.dialect, who, chat.base_url) if part)
 
 
 def _current_chat() -> Chat:
