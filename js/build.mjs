@@ -9,6 +9,18 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = resolve(here, "../src/nbchat/static");
 
+// KaTeX's stylesheet loads its fonts with @font-face url()s; the widget fetches nothing, so the
+// rules are dropped and math uses the system's serif fonts.
+const noKatexFonts = {
+  name: "no-katex-fonts",
+  setup(b) {
+    b.onLoad({ filter: /katex[\\/]dist[\\/]katex(\.min)?\.css$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replace(/@font-face\{[^}]*\}/g, ""),
+      loader: "css",
+    }));
+  },
+};
+
 await build({
   entryPoints: [resolve(here, "src/widget.ts")],
   bundle: true,
@@ -19,6 +31,7 @@ await build({
   outdir,
   entryNames: "widget",
   logLevel: "warning",
+  plugins: [noKatexFonts],
 });
 
 for (const name of ["widget.js", "widget.css"]) {

@@ -2,6 +2,7 @@
 // Copy button on every code block. Raw HTML in model output is shown as text, never parsed.
 import { Marked, type Tokens } from "marked";
 import { highlight } from "./highlight";
+import { mathExtension, typesetMath } from "./math";
 import { markBlockedImages, sanitize } from "./sanitize";
 
 export interface RenderOptions {
@@ -29,11 +30,14 @@ const marked = new Marked({
   },
 });
 
+marked.use(mathExtension);
+
 /** Markdown source → sanitized fragment, ready to insert. */
 export function renderMarkdown(text: string, options: RenderOptions): DocumentFragment {
   const html = marked.parse(text) as string;
   const fragment = sanitize(html, { allowRemoteImages: options.allowRemoteImages });
   markBlockedImages(fragment);
+  typesetMath(fragment);
   addCopyButtons(fragment);
   return fragment;
 }
