@@ -323,7 +323,8 @@ export class ChatView {
     this.schedule();
   }
 
-  private onKernelMessage(msg: KernelMessage): void {
+  private onKernelMessage(msg: KernelMessage | { type: "front_end" }): void {
+    if (msg.type === "front_end") return; // the loader's (loader.ts)
     const outcome = this.live.apply(msg);
     if (outcome === "resync") {
       this.requestSync();

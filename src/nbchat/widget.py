@@ -24,7 +24,9 @@ shows text and tool cards in the order they streamed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import uuid
 import threading
 import time
 from collections.abc import Callable
@@ -37,15 +39,31 @@ import traitlets
 from .chat import Chat, EventStream, Turn
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
+from .markdown import turns_markdown, turns_text
 
 log = logging.getLogger("nbchat")
 
 _STATIC = Path(__file__).parent / "static"
-if not (_STATIC / "widget.js").is_file():
+if not all((_STATIC / name).is_file() for name in ("widget.js", "widget.css", "loader.js")):
     raise ImportError(
         "the ChatWidget front end is not built: run `npm install && npm run build` in js/ "
         "(installing nbchat with pip builds it)"
     )
+
+
+class _FrontEnd:
+    """The built front end. Views get it over the comm (js/src/loader.ts): only the small loader
+    is widget state, so each saved panel adds a few KB to a notebook, not the whole bundle."""
+
+    def __init__(self, static: Path) -> None:
+        self.js = (static / "widget.js").read_bytes()
+        self.css = (static / "widget.css").read_bytes()
+        self.version = hashlib.sha256(self.js + b"\0" + self.css).hexdigest()[:16]
+        loader = (static / "loader.js").read_text(encoding="utf-8")
+        self.loader = loader.replace("__NBCHAT_FRONT_END_VERSION__", self.version)
+
+
+_FRONT_END = _FrontEnd(_STATIC)
 
 #: Seconds between two delta flushes, at least: 25 a second, leaving room under 30 messages
 #: a second for the turn_start, turn_end and state messages around them.
@@ -58,8 +76,7 @@ class ChatWidget(anywidget.AnyWidget):
     """A chat panel: `ChatWidget(chat)`, `ChatWidget(**Chat arguments)`, or `ChatWidget()` for
     the magics' current conversation."""
 
-    _esm = _STATIC / "widget.js"
-    _css = _STATIC / "widget.css"
+    _esm = _FRONT_END.loader
 
     #: The transcript: two dicts per finished turn (user, assistant), committed once.
     messages = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -77,6 +94,8 @@ class ChatWidget(anywidget.AnyWidget):
             chat = Chat(**chat_kwargs) if chat_kwargs else _current_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
+        # key → finished turn, for the transcript output
+        self._turns: dict[str, Turn] = {self._key(t): t for t in finished}
         super().__init__(
             messages=[m for t in finished for m in _turn_messages(t, self._key(t))],
             backend=_describe(chat),
@@ -91,6 +110,8 @@ class ChatWidget(anywidget.AnyWidget):
         self._thread: threading.Thread | None = None
         self._callbacks: list[ReplyCallback] = []
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
+        self._display_id = uuid.uuid4().hex
+        self._displayed = False
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
 
@@ -145,6 +166,7 @@ class ChatWidget(anywidget.AnyWidget):
             if turn is not None and turn != key:
                 raise ConfigurationError(f"only the last turn can be regenerated, not {turn!r}")
             self._chat.forget(last)
+            self._turns.pop(key, None)
             self.messages = [m for m in self.messages if m["turn"] != key]
             self.send(last.user if text is None else text)
 
@@ -155,7 +177,9 @@ class ChatWidget(anywidget.AnyWidget):
         with self._lock:
             self._ended.update(self._live)  # a turn still streaming elsewhere stays out
             self._live.clear()
+            self._turns.clear()
             self.messages = []
+        self._update_display()
 
     def on_reply(self, callback: ReplyCallback, remove: bool = False) -> None:
         """Call `callback(reply)` whenever a turn finishes (whoever sent it)."""
@@ -166,6 +190,49 @@ class ChatWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"ChatWidget({self._chat!r}, turns={len(self.messages) // 2})"
+
+    # -- the cell output ----------------------------------------------------------------
+
+    def transcript(self) -> list[Turn]:
+        """The finished turns the panel shows, oldest first."""
+        with self._lock:
+            keys = [m["turn"] for m in self.messages if m["role"] == "assistant"]
+            return [self._turns[key] for key in keys if key in self._turns]
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view plus a sanitized transcript (`text/markdown`, `text/plain`) that
+        front ends without the widget (GitHub, nbviewer, no saved widget state) show instead."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        turns = self.transcript()
+        heading = f"**Chat** ({self.backend})" if self.backend else "**Chat**"
+        data = {
+            **data,
+            "text/markdown": f"{heading}\n\n{turns_markdown(turns)}",
+            "text/plain": f"Chat ({self.backend})\n\n{turns_text(turns)}",
+        }
+        return data, metadata
+
+    def _ipython_display_(self) -> None:
+        """Display with a display id, so the transcript output follows the conversation."""
+        from IPython.display import display
+
+        data, metadata = self._repr_mimebundle_() or ({}, {})
+        display(data, metadata=metadata, raw=True, display_id=self._display_id)
+        self._displayed = True
+
+    def _update_display(self) -> None:
+        if not self._displayed:
+            return
+        from IPython.display import update_display
+
+        data, metadata = self._repr_mimebundle_() or ({}, {})
+        try:
+            update_display(data, metadata=metadata, raw=True, display_id=self._display_id)
+        except Exception:  # no IPython display machinery here: the panel itself is unaffected
+            log.debug("could not update the transcript output", exc_info=True)
 
     def close(self) -> None:
         if not hasattr(self, "_flusher"):  # __init__ failed before the widget was set up
@@ -228,8 +295,10 @@ class ChatWidget(anywidget.AnyWidget):
         self._live.pop(turn.id, None)
         self._ended.add(turn.id)
         key = self._key(turn)
+        self._turns[key] = turn
         self.messages = [*self.messages, *_turn_messages(turn, key)]
         self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
+        self._update_display()
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
 
@@ -259,6 +328,10 @@ class ChatWidget(anywidget.AnyWidget):
         try:
             if kind == "sync":
                 self._sync()
+            elif kind == "front_end":
+                front = _FRONT_END
+                message = {"type": "front_end", "version": front.version}
+                super().send(message, buffers=[front.js, front.css])
             elif kind == "send":
                 self.send(str(content.get("text", "")))
             elif kind == "stop":
