@@ -61,7 +61,8 @@ export type ViewMessage =
   | { type: "send"; text: string }
   | { type: "stop" }
   | { type: "regenerate"; turn: string; text?: string }
-  | { type: "new" };
+  | { type: "new" }
+  | { type: "export"; format: "markdown" | "html" | "json" };
 
 export interface WidgetState {
   messages: Message[];

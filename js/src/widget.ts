@@ -25,11 +25,13 @@
  *   [data-testid="edit-note"]            shown while the last message is being edited
  *   ArrowUp / ArrowDown in an empty input  recall earlier prompts (history.ts)
  *   input[aria-label="Load remote images"]  checkbox bound to the allow_remote_images trait
+ *   select[aria-label="Download format"], button "Download transcript"  save the transcript
  *
  * Protocol: see types.ts (KernelMessage / ViewMessage) and live.ts (sequence numbers, sync).
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { placeActions } from "./actions";
+import { downloadControl, saveFile, type ExportReply } from "./download";
 import { Follower } from "./follow";
 import { PromptHistory } from "./history";
 import { LiveTurns } from "./live";
@@ -100,7 +102,8 @@ export class ChatView {
       this.model.save_changes();
     });
     toggleLabel.append(this.imagesToggle, " Load images");
-    header.append(this.title, toggleLabel, newButton);
+    const download = downloadControl((format) => this.post({ type: "export", format }));
+    header.append(this.title, toggleLabel, download, newButton);
 
     this.transcript = el("div", "nbchat-transcript");
     this.transcript.dataset.testid = "transcript";
@@ -323,8 +326,9 @@ export class ChatView {
     this.schedule();
   }
 
-  private onKernelMessage(msg: KernelMessage | { type: "front_end" }): void {
+  private onKernelMessage(msg: KernelMessage | ExportReply | { type: "front_end" }): void {
     if (msg.type === "front_end") return; // the loader's (loader.ts)
+    if (msg.type === "export") return saveFile(msg);
     const outcome = this.live.apply(msg);
     if (outcome === "resync") {
       this.requestSync();

@@ -15,7 +15,8 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
 {"type": "regenerate", "turn", "text"?} (replace the last turn; with "text", edit and resend),
-{"type": "new"}.
+{"type": "new"}, {"type": "export", "format"} (answered by {"type": "export", "filename", "mime",
+"text"}, no seq), {"type": "front_end"} (answered with the bundle, see js/src/loader.ts).
 
 Each tool call dict carries "offset": the reply's text length when the call arrived, so the view
 shows text and tool cards in the order they streamed.
@@ -26,9 +27,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import uuid
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ import traitlets
 from .chat import Chat, EventStream, Turn
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
+from .export import FORMATS, export_transcript
 from .markdown import turns_markdown, turns_text
 
 log = logging.getLogger("nbchat")
@@ -193,7 +195,12 @@ class ChatWidget(anywidget.AnyWidget):
 
     # -- the cell output ----------------------------------------------------------------
 
-    def transcript(self) -> list[Turn]:
+    def export(self, format: str = "markdown") -> str:
+        """The transcript as "markdown" (sanitized), "html" (a standalone page that runs and
+        fetches nothing) or "json" (`messages` and the backend); see `nbchat.export`."""
+        return export_transcript(self._shown_turns(), self.messages, self.backend, format)
+
+    def _shown_turns(self) -> list[Turn]:
         """The finished turns the panel shows, oldest first."""
         with self._lock:
             keys = [m["turn"] for m in self.messages if m["role"] == "assistant"]
@@ -206,7 +213,7 @@ class ChatWidget(anywidget.AnyWidget):
         if bundle is None:
             return None
         data, metadata = bundle
-        turns = self.transcript()
+        turns = self._shown_turns()
         heading = f"**Chat** ({self.backend})" if self.backend else "**Chat**"
         data = {
             **data,
@@ -328,6 +335,13 @@ class ChatWidget(anywidget.AnyWidget):
         try:
             if kind == "sync":
                 self._sync()
+            elif kind == "export":
+                format = str(content.get("format", "markdown"))
+                text = self.export(format)
+                extension, mime = FORMATS[format]
+                name = f"chat.{extension}"
+                message = {"type": "export", "filename": name, "mime": mime, "text": text}
+                super().send(message)
             elif kind == "front_end":
                 front = _FRONT_END
                 message = {"type": "front_end", "version": front.version}

@@ -3,11 +3,16 @@ streamed order, prompt history and the empty state, measured in real JupyterLab.
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+import json
+from pathlib import Path
+
+from playwright.sync_api import Browser, expect
 
 from nbchat.server import ServerHandle
 
 from .chatpanel import ChatPanel
+from .chromium import VIEWPORT
+from .lab import JupyterLab
 from .notebook import Notebook
 
 CHATS = {"dialect": "chats", "model": "demo", "user_id": "u1"}
@@ -104,7 +109,8 @@ def test_opens_at_the_latest_message(notebook: Notebook, server: ServerHandle) -
     expect(panel.replies).to_have_count(6)
     transcript = panel.root.locator('[data-testid="transcript"]')
     notebook.page.wait_for_function(
-        "t => t.scrollHeight > t.clientHeight && t.scrollHeight - t.scrollTop - t.clientHeight < 40",
+        "t => t.scrollHeight > t.clientHeight"
+        " && t.scrollHeight - t.scrollTop - t.clientHeight < 40",
         arg=transcript.element_handle(),
     )
     expect(panel.replies.last).to_be_in_viewport()
@@ -127,7 +133,8 @@ def test_wide_content_scrolls_inside_the_message(notebook: Notebook, server: Ser
     assert scroll["scroll"] > scroll["client"] * 1.5, scroll  # it scrolls instead of squeezing
     # Headers stay on one line: no one-letter-per-line columns.
     heights = reply.locator("th").evaluate_all(
-        "ths => ths.map(th => th.getBoundingClientRect().height / parseFloat(getComputedStyle(th).lineHeight))"
+        "ths => ths.map(th => th.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(th).lineHeight))"
     )
     assert len(heights) == 30 and max(heights) < 2, heights
     table.evaluate("t => { t.scrollLeft = t.scrollWidth; }")
@@ -219,3 +226,42 @@ def test_prompt_history_and_empty_state(notebook: Notebook, server: ServerHandle
     panel.new_button.click()
     expect(empty).to_be_visible()
     expect(empty).to_contain_text("chats · model demo")
+
+
+def test_saved_notebook_is_small_and_reads_without_a_kernel(
+    notebook: Notebook, server: ServerHandle, lab: JupyterLab, browser: Browser
+) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    panel.wait_finished(panel.send("/echo saved $x^2$ and **bold**"))
+    saved = notebook.save()
+    states = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    (state,) = [s for s in states.values() if s["model_name"] == "AnyModel"]
+    transcript = len(json.dumps(state["state"]["messages"]))
+    assert len(json.dumps(state)) - transcript <= 20_000
+    assert len(json.dumps(saved)) < 60_000  # the whole notebook, JupyterLab's own widgets included
+    expect(panel.replies.last.locator(".katex")).to_have_count(1)  # math, typeset in the page
+
+    # A browser that never loaded the front end, and no kernel: the transcript, as plain text.
+    lab.shutdown_kernels()
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(lab.tree_url(notebook.name))
+        fallback = page.locator('[data-testid="nbchat-saved"]')
+        expect(fallback).to_be_visible(timeout=60_000)
+        expect(fallback).to_contain_text("You: /echo saved $x^2$ and **bold**")
+        expect(fallback).to_contain_text("Assistant: saved $x^2$ and **bold**")
+    finally:
+        context.close()
+
+
+def test_download_button_saves_the_transcript(notebook: Notebook, server: ServerHandle) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    panel.wait_finished(panel.send("/echo for the record"))
+    panel.root.get_by_role("combobox", name="Download format").select_option("html")
+    with notebook.page.expect_download() as info:
+        panel.root.get_by_role("button", name="Download transcript").click()
+    download = info.value
+    assert download.suggested_filename == "chat.html"
+    page = Path(download.path()).read_text()
+    assert "default-src 'none'" in page and "for the record" in page

@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
+from nbchat.errors import ConfigurationError
 from nbchat.server import ServerHandle
+
+from .conftest import recorder
 
 #: The widget state one saved panel may add to a notebook, besides its transcript.
 STATE_BUDGET = 20_000
@@ -48,3 +52,48 @@ def test_saved_panel_carries_its_transcript_and_small_state(server: ServerHandle
     size = len(json.dumps(states[model_id]))
     assert size - transcript <= STATE_BUDGET, (size, transcript)
     assert "bold" in json.dumps(state["messages"])
+
+
+def test_export_formats_stay_inert(make_widget) -> None:
+    widget = make_widget()
+    widget.send(HOSTILE)
+    widget.wait(10)
+
+    markdown = widget.export("markdown")
+    assert markdown.startswith("# Chat (chats · model gpt-4 · http://127.0.0.1:")
+    assert "**bold**" in markdown and "<img" not in markdown and "javascript:" not in markdown
+
+    page = widget.export("html")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "<strong>bold</strong>" in page
+    assert "<img" not in page and "<script" not in page and 'href="javascript' not in page
+
+    data = json.loads(widget.export("json"))
+    assert data["backend"].startswith("chats · model gpt-4")
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
+
+    with pytest.raises(ConfigurationError, match="markdown, html, json"):
+        widget.export("pdf")
+
+
+def test_download_and_front_end_requests_from_the_view(make_widget) -> None:
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.send("/echo for the file")
+    widget.wait(10)
+    comm.from_view({"type": "export", "format": "json"})
+    answer = comm.customs()[-1]
+    assert (answer["type"], answer["filename"], answer["mime"]) == (
+        "export",
+        "chat.json",
+        "application/json",
+    )
+    assert json.loads(answer["text"])["messages"][-1]["text"] == "for the file"
+
+    comm.from_view({"type": "front_end"})
+    answer = comm.customs()[-1]
+    assert answer["type"] == "front_end" and len(answer["version"]) == 16
+    js, css = comm.last_buffers
+    assert b"nbchat" in js and b".nbchat" in css
+    assert answer["version"] in widget._esm and len(widget._esm) < 8_000  # the loader only
