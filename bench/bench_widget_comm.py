@@ -59,7 +59,7 @@ def main() -> None:
         assert isinstance(recorder, CountingComm)
         opened = len(recorder.log)
         started = time.monotonic()
-        widget.send(f"/stream {args.deltas} {args.size} {args.delay_ms}")
+        widget.ask(f"/stream {args.deltas} {args.size} {args.delay_ms}")
         reply = widget.wait()
         elapsed = time.monotonic() - started
         log = recorder.log[opened:]

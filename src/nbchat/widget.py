@@ -1,6 +1,6 @@
 """`ChatWidget`: a chat panel (anywidget) on a `Chat`, streaming without blocking the kernel.
 
-The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.send`,
+The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.ask`,
 `%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
 keep working. Text reaches the views as batched custom messages; the finished turn is committed
 once to the synced `messages` trait, which is also what a saved notebook keeps.
@@ -20,6 +20,8 @@ View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
 
 Each tool call dict carries "offset": the reply's text length when the call arrived, so the view
 shows text and tool cards in the order they streamed.
+Other messages (anywidget's own, e.g. commands) are left to anywidget: `Widget.send` keeps
+its ipywidgets meaning.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .chat import Chat, EventStream, Turn
+from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
 from .export import FORMATS, export_transcript
 from .markdown import turns_markdown, turns_text
+from .session import current_chat
+from .turn import Turn
 
 log = logging.getLogger("nbchat")
 
@@ -76,7 +80,7 @@ ReplyCallback = Callable[[Reply], None]
 
 class ChatWidget(anywidget.AnyWidget):
     """A chat panel: `ChatWidget(chat)`, `ChatWidget(**Chat arguments)`, or `ChatWidget()` for
-    the magics' current conversation."""
+    the session's current conversation (the one the magics use)."""
 
     _esm = _FRONT_END.loader
 
@@ -93,7 +97,7 @@ class ChatWidget(anywidget.AnyWidget):
         if chat is not None and chat_kwargs:
             raise ConfigurationError("pass a Chat or the arguments for one, not both")
         if chat is None:
-            chat = Chat(**chat_kwargs) if chat_kwargs else _current_chat()
+            chat = Chat(**chat_kwargs) if chat_kwargs else current_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
         # key → finished turn, for the transcript output
@@ -123,8 +127,12 @@ class ChatWidget(anywidget.AnyWidget):
     def chat(self) -> Chat:
         return self._chat
 
-    def send(self, text: str, *, model: str | None = None) -> None:  # type: ignore[override]
-        """Send `text` as if typed in the panel; the reply streams on a background thread."""
+    def ask(self, text: str, *, model: str | None = None) -> None:
+        """Send `text` as if typed in the panel; the reply streams on a background thread.
+
+        Returns at once; `wait()` blocks until the reply finished. Raises NbchatError while this
+        widget's previous reply still streams, ConfigurationError for an empty message.
+        """
         with self._lock:
             if self._stream is not None:
                 raise NbchatError("a reply is still streaming: stop() it or wait() for it")
@@ -170,7 +178,7 @@ class ChatWidget(anywidget.AnyWidget):
             self._chat.forget(last)
             self._turns.pop(key, None)
             self.messages = [m for m in self.messages if m["turn"] != key]
-            self.send(last.user if text is None else text)
+            self.ask(last.user if text is None else text)
 
     def new(self) -> None:
         """Start a new conversation: stop streaming, forget the history, clear the panel."""
@@ -314,7 +322,7 @@ class ChatWidget(anywidget.AnyWidget):
     def _post(self, message: dict[str, Any]) -> None:
         """Send a numbered custom message; callers hold the lock so numbers match the order."""
         self._seq += 1
-        super().send({**message, "seq": self._seq})
+        self.send({**message, "seq": self._seq})
 
     def _flush(self) -> None:
         with self._lock:
@@ -328,7 +336,7 @@ class ChatWidget(anywidget.AnyWidget):
             for live in self._live.values():
                 live.take()
             live_turns = [live.snapshot() for live in self._live.values()]
-            super().send({"type": "sync", "seq": self._seq, "live": live_turns})
+            self.send({"type": "sync", "seq": self._seq, "live": live_turns})
 
     def _on_view_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
@@ -347,7 +355,7 @@ class ChatWidget(anywidget.AnyWidget):
                 message = {"type": "front_end", "version": front.version}
                 super().send(message, buffers=[front.js, front.css])
             elif kind == "send":
-                self.send(str(content.get("text", "")))
+                self.ask(str(content.get("text", "")))
             elif kind == "stop":
                 self.stop()
             elif kind == "regenerate":
@@ -355,7 +363,7 @@ class ChatWidget(anywidget.AnyWidget):
                 self.regenerate(str(content.get("turn", "")), None if text is None else str(text))
             elif kind == "new":
                 self.new()
-            else:
+            elif kind is not None:
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
             log.warning("chat widget: %s", exc)
@@ -367,15 +375,28 @@ class _LiveTurn:
     def __init__(self, turn: Turn, key: str) -> None:
         self.turn = turn
         self.key = key
-        self.text = turn.reply.text
+        # Text as parts, joined when read: `str +=` would copy the whole text on every delta.
+        self._text = [turn.reply.text]
+        self._pending: list[str] = []
         self.tools = _tool_dicts(turn.reply)
-        self.pending = ""
         self.changed_tools: set[int] = set()
+
+    @property
+    def text(self) -> str:
+        """Everything the views have been or will be sent of this turn's text."""
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0]
+
+    @property
+    def pending(self) -> bool:
+        """Whether text is waiting for the next flush."""
+        return bool(self._pending)
 
     def add(self, turn: Turn, event: Event) -> None:
         if isinstance(event, TextDelta):
-            self.text += event.text
-            self.pending += event.text
+            self._text.append(event.text)
+            self._pending.append(event.text)
         elif isinstance(event, ToolCall | ToolResult):
             # The reply has folded this event in already (it is added before listeners run).
             tools = _tool_dicts(turn.reply)
@@ -386,10 +407,10 @@ class _LiveTurn:
 
     def take(self) -> dict[str, Any]:
         """The pending delta, which then counts as sent ("tools" only when one changed)."""
-        delta: dict[str, Any] = {"turn": self.key, "text": self.pending}
+        delta: dict[str, Any] = {"turn": self.key, "text": "".join(self._pending)}
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
-        self.pending = ""
+        self._pending.clear()
         self.changed_tools.clear()
         return delta
 
@@ -496,17 +517,6 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
 
 def _describe(chat: Chat) -> str:
     """Dialect, model or agent, and server (without credentials), for the empty panel."""
-    target = chat.target
-    who = f"model {target.model}" if target.model else ""
-    if target.agent_id:
-        who = f"agent {target.agent_id}"
+    model, agent = getattr(chat.target, "model", None), getattr(chat.target, "agent_id", None)
+    who = f"agent {agent}" if agent else f"model {model}" if model else ""
     return " · ".join(part for part in (chat.dialect, who, chat.base_url) if part)
-
-
-def _current_chat() -> Chat:
-    """The magics' current conversation when the magics are available, else one from env."""
-    try:
-        from .magics import current_chat
-    except ImportError:
-        return Chat()
-    return current_chat()

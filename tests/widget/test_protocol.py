@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import nbchat
+import nbchat.session
 from nbchat.errors import NbchatError
 from nbchat.server import ServerHandle, start_server
 from nbchat.widget import FLUSH_INTERVAL, ChatWidget
@@ -26,7 +25,7 @@ def deltas_text(messages: list[dict[str, Any]]) -> str:
 def test_reply_streams_as_numbered_deltas_then_commits_once(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 40 25 5")
+    widget.ask("/stream 40 25 5")
     reply = widget.wait(10)
 
     assert reply is not None and reply.status == "complete"
@@ -68,7 +67,7 @@ def test_reply_streams_as_numbered_deltas_then_commits_once(make_widget) -> None
 def test_flushes_at_most_30_times_a_second(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 300 10 3")  # ~1 s of small deltas
+    widget.ask("/stream 300 10 3")  # ~1 s of small deltas
     reply = widget.wait(15)
 
     assert reply is not None and reply.status == "complete"
@@ -83,7 +82,7 @@ def test_flushes_at_most_30_times_a_second(make_widget) -> None:
 def test_view_catches_up_mid_stream(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 200 10 5")
+    widget.ask("/stream 200 10 5")
     wait_for(lambda: len(comm.customs()) >= 5)
 
     comm.from_view({"type": "sync"})  # a view opens (or reconnects) now
@@ -107,7 +106,7 @@ def test_view_catches_up_mid_stream(make_widget) -> None:
 def test_sync_when_idle_reports_no_live_turn(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/echo hi")
+    widget.ask("/echo hi")
     widget.wait(10)
     comm.from_view({"type": "sync"})
     assert comm.customs()[-1] == {"type": "sync", "seq": comm.customs()[-2]["seq"], "live": []}
@@ -117,7 +116,7 @@ def test_stop_closes_the_stream_and_keeps_the_partial_reply(make_widget, server)
     widget = make_widget()
     comm = recorder(widget)
     cancelled = server.store.stats.cancelled
-    widget.send("/stream 2000 10 10")  # 20 s if not stopped
+    widget.ask("/stream 2000 10 10")  # 20 s if not stopped
     wait_for(lambda: widget.status == "streaming" and len(comm.customs()) >= 3)
 
     comm.from_view({"type": "stop"})
@@ -135,11 +134,11 @@ def test_stop_closes_the_stream_and_keeps_the_partial_reply(make_widget, server)
 
 def test_widget_stays_usable_after_stop(make_widget) -> None:
     widget = make_widget()
-    widget.send("/stream 2000 10 10")
+    widget.ask("/stream 2000 10 10")
     wait_for(lambda: len(widget.chat.history[-1].reply.text) > 0)
     widget.stop()
     widget.wait(5)
-    widget.send("/echo again")
+    widget.ask("/echo again")
     reply = widget.wait(10)
     assert reply is not None and reply.text == "again"
     assert [m["status"] for m in widget.messages if m["role"] == "assistant"] == [
@@ -151,7 +150,7 @@ def test_widget_stays_usable_after_stop(make_widget) -> None:
 def test_several_widgets_stream_at_once(make_widget) -> None:
     widgets = [make_widget() for _ in range(3)]
     for index, widget in enumerate(widgets):
-        widget.send(f"/stream 60 10 10 {index}"[: len("/stream 60 10 10")])
+        widget.ask(f"/stream 60 10 10 {index}"[: len("/stream 60 10 10")])
     replies = [w.wait(15) for w in widgets]
 
     assert all(r is not None and r.status == "complete" and len(r.text) == 600 for r in replies)
@@ -203,7 +202,7 @@ def paced_server() -> Iterator[ServerHandle]:
 def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> None:
     widget = make_widget(nbchat.Chat(paced_server.url, dialect="agents", agent_id="ag_demo"))
     comm = recorder(widget)
-    widget.send("calculate 2+3*4")
+    widget.ask("calculate 2+3*4")
     reply = widget.wait(10)
 
     assert reply is not None and reply.status == "complete"
@@ -242,9 +241,9 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
 def test_regenerate_replaces_the_failed_turn_in_place(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/echo first")
+    widget.ask("/echo first")
     widget.wait(10)
-    widget.send("/fail")
+    widget.ask("/fail")
     reply = widget.wait(10)
 
     assert reply is not None and reply.status == "error"
@@ -265,7 +264,7 @@ def test_regenerate_replaces_the_failed_turn_in_place(make_widget) -> None:
 
 def test_regenerate_a_good_reply_and_edit_the_last_message(make_widget) -> None:
     widget = make_widget()
-    widget.send("/echo one")
+    widget.ask("/echo one")
     widget.wait(10)
     first_key = widget.messages[-1]["turn"]
     widget.regenerate()
@@ -281,14 +280,14 @@ def test_regenerate_a_good_reply_and_edit_the_last_message(make_widget) -> None:
 
 def test_regenerate_refuses_an_earlier_turn_and_while_streaming(make_widget) -> None:
     widget = make_widget()
-    widget.send("/echo a")
+    widget.ask("/echo a")
     widget.wait(10)
     earlier = widget.messages[-1]["turn"]
-    widget.send("/echo b")
+    widget.ask("/echo b")
     widget.wait(10)
     with pytest.raises(nbchat.errors.ConfigurationError, match="only the last turn"):
         widget.regenerate(earlier)
-    widget.send("/stream 500 10 10")
+    widget.ask("/stream 500 10 10")
     with pytest.raises(NbchatError, match="still streaming"):
         widget.regenerate()
     widget.stop()
@@ -299,7 +298,7 @@ def test_regenerate_refuses_an_earlier_turn_and_while_streaming(make_widget) -> 
 def test_http_error_before_the_stream_shows_the_server_message(server, make_widget) -> None:
     chat = nbchat.Chat(server.url, dialect="agents", agent_id="ag_broke")
     widget = make_widget(chat)
-    widget.send("hello")
+    widget.ask("hello")
     reply = widget.wait(10)
     assert reply is not None and reply.status == "error"
     assert widget.messages[-1]["error"]["code"] == "http_402"
@@ -324,9 +323,9 @@ def test_send_and_new_from_the_view(make_widget) -> None:
 
 def test_send_while_streaming_is_refused(make_widget) -> None:
     widget = make_widget()
-    widget.send("/stream 500 10 10")
+    widget.ask("/stream 500 10 10")
     with pytest.raises(NbchatError, match="still streaming"):
-        widget.send("/echo too soon")
+        widget.ask("/echo too soon")
     widget.stop()
     widget.wait(5)
     assert [m["text"] for m in widget.messages if m["role"] == "user"] == ["/stream 500 10 10"]
@@ -335,7 +334,7 @@ def test_send_while_streaming_is_refused(make_widget) -> None:
 def test_empty_message_is_refused_with_a_typed_error(make_widget) -> None:
     widget = make_widget()
     with pytest.raises(nbchat.errors.ConfigurationError):
-        widget.send("   ")
+        widget.ask("   ")
     assert widget.status == "idle"
 
 
@@ -343,7 +342,7 @@ def test_no_secret_reaches_widget_state_or_the_comm(make_chat: MakeChat) -> None
     secrets = ["tok-SECRET-4f1d", "cookie-SECRET-9a2b"]
     chat = make_chat(token=secrets[0], cookies={"session": secrets[1]})
     widget = ChatWidget(chat)
-    widget.send("/echo hi")
+    widget.ask("/echo hi")
     widget.wait(10)
     comm = recorder(widget)
     everything = (
@@ -357,21 +356,20 @@ def test_no_secret_reaches_widget_state_or_the_comm(make_chat: MakeChat) -> None
 
 def test_default_chat_comes_from_the_magics(monkeypatch, make_chat: MakeChat) -> None:
     current = make_chat()
-    magics = types.ModuleType("nbchat.magics")
-    magics.current_chat = lambda: current  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nbchat.magics", magics)
+    monkeypatch.setattr(nbchat.session, "session", nbchat.session.Session())
+    nbchat.session.use_chat(current)  # what %chat_connect does
     widget = ChatWidget()
     assert widget.chat is current
     widget.close()
 
 
 def test_default_chat_without_the_magics_reads_the_environment(monkeypatch, server) -> None:
-    monkeypatch.setitem(sys.modules, "nbchat.magics", None)  # import fails
+    monkeypatch.setattr(nbchat.session, "session", nbchat.session.Session())  # none chosen yet
     monkeypatch.setenv("NBCHAT_BASE_URL", server.url)
     monkeypatch.setenv("NBCHAT_DIALECT", "agents")
     monkeypatch.setenv("NBCHAT_AGENT_ID", "ag_demo")
     widget = ChatWidget()
-    widget.send("/echo from env")
+    widget.ask("/echo from env")
     assert widget.wait(10).text == "from env"
     widget.close()
 
@@ -405,7 +403,7 @@ def test_widget_made_mid_turn_picks_the_turn_up(make_chat: MakeChat) -> None:
 def test_close_stops_streaming_and_stops_listening(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 2000 10 10")
+    widget.ask("/stream 2000 10 10")
     wait_for(lambda: len(comm.customs()) >= 2)
     chat = widget.chat
     widget.close()
@@ -413,3 +411,16 @@ def test_close_stops_streaming_and_stops_listening(make_widget) -> None:
     sent = len(comm.sent)
     chat.send("/echo after close")
     assert len(comm.sent) == sent
+
+
+def test_widget_send_keeps_its_ipywidgets_meaning(make_widget, caplog) -> None:
+    import ipywidgets
+
+    widget = make_widget()
+    assert ChatWidget.send is ipywidgets.Widget.send  # ask() is the chat's own method
+    comm = recorder(widget)
+    widget.send({"kind": "custom", "payload": 1})  # reaches the views unchanged
+    assert comm.customs()[-1] == {"kind": "custom", "payload": 1}
+    comm.from_view({"kind": "anywidget-command", "name": "x"})  # not ours: left alone
+    assert "unknown message" not in caplog.text
+    assert widget.messages == []

@@ -33,7 +33,7 @@ def test_saved_panel_carries_its_transcript_and_small_state(server: ServerHandle
             "import nbchat\n"
             f"w = nbchat.ChatWidget(base_url={server.url!r}, dialect='chats', model='demo',"
             " user_id='u1')\nw",
-            f"w.send({HOSTILE!r})\nw.wait(10)\nw.send('/echo second turn')\nw.wait(10);",
+            f"w.ask({HOSTILE!r})\nw.wait(10)\nw.ask('/echo second turn')\nw.wait(10);",
         ]
     )
     (output,) = notebook.cells[0].outputs  # updated in place as the turns finished
@@ -56,7 +56,7 @@ def test_saved_panel_carries_its_transcript_and_small_state(server: ServerHandle
 
 def test_export_formats_stay_inert(make_widget) -> None:
     widget = make_widget()
-    widget.send(HOSTILE)
+    widget.ask(HOSTILE)
     widget.wait(10)
 
     markdown = widget.export("markdown")
@@ -80,7 +80,7 @@ def test_export_formats_stay_inert(make_widget) -> None:
 def test_download_and_front_end_requests_from_the_view(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/echo for the file")
+    widget.ask("/echo for the file")
     widget.wait(10)
     comm.from_view({"type": "export", "format": "json"})
     answer = comm.customs()[-1]
