@@ -86,6 +86,7 @@ class Chat:
         connection = from_environment(connection_settings(kind), given, environ)
         for item in missing(connection_settings(kind), connection):
             raise ConfigurationError(item.needed("a Chat", item.keyword))
+        _check_url(str(connection["base_url"]))
         config = ClientConfig(
             base_url=str(connection["base_url"]).rstrip("/"),
             token=connection["token"],
@@ -339,3 +340,12 @@ class Chat:
                 target = self._dialect.prepared(target, self._http().post_json(setup))
             target = self._remember(target)
         return self._dialect.request(target, self._upto(turn), stream=stream)
+
+
+def _check_url(url: str) -> None:
+    """Refuse a server URL that could only fail later, when the first message is sent."""
+    if not url.startswith(("http://", "https://")):
+        shown = url.rpartition("@")[2]  # never a user:password part, even in an error
+        raise ConfigurationError(
+            f"the server URL {shown!r} needs http:// or https:// in front, e.g. http://{shown}"
+        )

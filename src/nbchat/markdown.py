@@ -77,14 +77,15 @@ def first_code_block(markdown: str) -> str | None:
     return None
 
 
-def reply_markdown(reply: Reply) -> str:
-    """The whole reply as safe Markdown: text, tool calls and results inline, then the status."""
-    return sanitize(_document(reply, markdown=True))
+def reply_markdown(reply: Reply, *, status: bool = True) -> str:
+    """The whole reply as safe Markdown: text, tool calls and results inline, then the status
+    (left out with `status=False`, when an exception right below says it)."""
+    return sanitize(_document(reply, markdown=True, status=status))
 
 
-def reply_text(reply: Reply) -> str:
+def reply_text(reply: Reply, *, status: bool = True) -> str:
     """The same document as plain text (`text/plain` shows it escaped, so nothing to sanitize)."""
-    return _document(reply, markdown=False)
+    return _document(reply, markdown=False, status=status)
 
 
 def turns_markdown(turns: list[Turn]) -> str:
@@ -105,7 +106,7 @@ def turns_text(turns: list[Turn]) -> str:
 # -- rendering a reply ------------------------------------------------------------------------
 
 
-def _document(reply: Reply, *, markdown: bool) -> str:
+def _document(reply: Reply, *, markdown: bool, status: bool = True) -> str:
     blocks: list[str] = []
     text: list[str] = []
 
@@ -121,9 +122,9 @@ def _document(reply: Reply, *, markdown: bool) -> str:
             flush()
             blocks.append(_tool_line(event, markdown))
     flush()
-    status = _status_line(reply, markdown)
-    if status:
-        blocks.append(status)
+    line = _status_line(reply, markdown) if status else ""
+    if line:
+        blocks.append(line)
     return "\n\n".join(blocks)
 
 

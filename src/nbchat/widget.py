@@ -97,7 +97,7 @@ class ChatWidget(anywidget.AnyWidget):
         if chat is not None and chat_kwargs:
             raise ConfigurationError("pass a Chat or the arguments for one, not both")
         if chat is None:
-            chat = Chat(**chat_kwargs) if chat_kwargs else current_chat()
+            chat = Chat(**chat_kwargs) if chat_kwargs else _connected_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
         # key → finished turn, for the transcript output
@@ -520,3 +520,14 @@ def _describe(chat: Chat) -> str:
     model, agent = getattr(chat.target, "model", None), getattr(chat.target, "agent_id", None)
     who = f"agent {agent}" if agent else f"model {model}" if model else ""
     return " · ".join(part for part in (chat.dialect, who, chat.base_url) if part)
+
+
+def _connected_chat() -> Chat:
+    """The session's current conversation, or an error that says how to connect first."""
+    try:
+        return current_chat()
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"no server to chat with ({exc}): run %load_ext nbchat and %chat_connect URL"
+            " (or %chat_connect --demo) first, or pass ChatWidget(base_url=...)"
+        ) from None

@@ -68,11 +68,12 @@ class LiveView:
         self._handle.update({}, raw=True)
 
 
-def show_final(reply: Reply, fmt: str) -> None:
-    """The reply's final output: Markdown and plain text, or plain text only."""
-    data = {"text/plain": reply_text(reply)}
+def show_final(reply: Reply, fmt: str, *, status: bool = True) -> None:
+    """The reply's final output: Markdown and plain text, or plain text only. `status=False`
+    leaves out the error/stopped line when the cell's one-line exception says it instead."""
+    data = {"text/plain": reply_text(reply, status=status)}
     if fmt != "text":
-        data["text/markdown"] = reply_markdown(reply)
+        data["text/markdown"] = reply_markdown(reply, status=status)
     display(data, raw=True)
 
 
