@@ -34,6 +34,7 @@ import { placeActions } from "./actions";
 import { downloadControl, saveFile, type ExportReply } from "./download";
 import { Follower } from "./follow";
 import { PromptHistory } from "./history";
+import { keepKeys } from "./keys";
 import { LiveTurns } from "./live";
 import { LiveParts } from "./parts";
 import { copyCode } from "./markdown";
@@ -147,13 +148,9 @@ export class ChatView {
     form.append(this.input, this.sendButton, this.stopButton);
 
     this.root.append(header, scroll, this.editNote, form);
-    // Keys pressed in the panel are the panel's: in JupyterLab, Shift+Enter would run the cell
-    // and Enter on a button would enter edit mode. Escape and app shortcuts such as Ctrl+S
-    // still reach JupyterLab.
-    this.root.addEventListener("keydown", (event) => {
-      const shortcut = (event.ctrlKey || event.metaKey || event.altKey) && event.key !== "Enter";
-      if (event.key !== "Escape" && !shortcut) event.stopPropagation();
-    });
+    // Keys pressed in the panel are the panel's: Shift+Enter would run the cell and Enter on a
+    // button would enter edit mode (keys.ts).
+    this.cleanups.push(keepKeys(this.root));
 
     this.listen("change:messages", () => this.showCommitted());
     this.listen("change:status", () => this.showStatus());

@@ -359,8 +359,9 @@ class ChatWidget(anywidget.AnyWidget):
             elif kind == "stop":
                 self.stop()
             elif kind == "regenerate":
-                text = content.get("text")
-                self.regenerate(str(content.get("turn", "")), None if text is None else str(text))
+                edited = content.get("text")
+                turn = str(content.get("turn", ""))
+                self.regenerate(turn, None if edited is None else str(edited))
             elif kind == "new":
                 self.new()
             elif kind is not None:

@@ -12,8 +12,10 @@ from nbchat.server import ServerHandle
 
 from .chatpanel import ChatPanel
 from .chromium import VIEWPORT
+from .conftest import PageLog
 from .lab import JupyterLab
-from .notebook import Notebook
+from .notebook import DARK, Notebook
+from .test_widget import _BACKGROUND, luminance
 
 CHATS = {"dialect": "chats", "model": "demo", "user_id": "u1"}
 AGENTS = {"dialect": "agents", "agent_id": "ag_demo"}
@@ -265,3 +267,26 @@ def test_download_button_saves_the_transcript(notebook: Notebook, server: Server
     assert download.suggested_filename == "chat.html"
     page = Path(download.path()).read_text()
     assert "default-src 'none'" in page and "for the record" in page
+
+
+def test_math_quotes_and_code_stand_out_in_both_themes(
+    notebook: Notebook, server: ServerHandle, page_log: PageLog
+) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    text = "Euler: $e^{i\\pi} + 1 = 0$\n\n> a quoted line\n\n```python\nx = 1\n```\n"
+    reply = panel.send("/echo " + text)
+    panel.wait_finished(reply)
+    expect(reply.locator(".nbchat-math .katex")).to_have_count(1)
+    expect(reply.locator(".nbchat-math")).to_have_attribute("aria-label", "e^{i\\pi} + 1 = 0")
+    assert page_log.remote_requests == []  # KaTeX fetches no fonts
+    quote = reply.locator("blockquote")
+    assert quote.evaluate("q => parseFloat(getComputedStyle(q).borderLeftWidth)") >= 2
+
+    def contrast() -> float:
+        code = reply.locator(".nbchat-code").evaluate(_BACKGROUND)
+        message = reply.evaluate(_BACKGROUND)
+        return abs(luminance(code) - luminance(message))
+
+    assert contrast() > 0.02
+    notebook.set_theme(DARK)
+    assert contrast() > 0.02

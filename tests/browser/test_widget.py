@@ -345,7 +345,7 @@ def test_dark_theme_and_screenshots(
     notebook: Notebook, server: ServerHandle, screenshot_dir: Path
 ) -> None:
     panel = ChatPanel.create(notebook, server.url, **AGENTS)
-    for prompt in ("What is 6*7?", "/code"):
+    for prompt in ("What is 6*7?", "/code", "/echo Math renders too: $e^{i\\pi} + 1 = 0$"):
         panel.wait_finished(panel.send(prompt))
     panel.input.blur()  # no focus ring in the README pictures
     transcript = panel.root.locator('[data-testid="transcript"]')
