@@ -493,7 +493,7 @@ def _tool_offsets(reply: Reply) -> list[int]:
 def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
     """The two transcript entries of a finished turn."""
     reply = turn.reply.to_dict()
-    user = {
+    user: dict[str, Any] = {
         "id": f"{key}-user",
         "turn": key,
         "role": "user",
