@@ -9,19 +9,34 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = resolve(here, "../src/nbchat/static");
 
+// KaTeX's stylesheet loads its fonts with @font-face url()s; the widget fetches nothing, so the
+// rules are dropped and math uses the system's serif fonts.
+const noKatexFonts = {
+  name: "no-katex-fonts",
+  setup(b) {
+    b.onLoad({ filter: /katex[\\/]dist[\\/]katex(\.min)?\.css$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replace(/@font-face\{[^}]*\}/g, ""),
+      loader: "css",
+    }));
+  },
+};
+
+// widget.js is the front end; loader.js is the widget's `_esm`, which fetches it from the kernel
+// (see src/loader.ts), so saved notebooks stay small.
 await build({
-  entryPoints: [resolve(here, "src/widget.ts")],
+  entryPoints: { widget: resolve(here, "src/widget.ts"), loader: resolve(here, "src/loader.ts") },
   bundle: true,
   format: "esm",
   target: "es2020",
   minify: true,
   legalComments: "eof",
   outdir,
-  entryNames: "widget",
+  entryNames: "[name]",
   logLevel: "warning",
+  plugins: [noKatexFonts],
 });
 
-for (const name of ["widget.js", "widget.css"]) {
+for (const name of ["widget.js", "widget.css", "loader.js"]) {
   const bytes = readFileSync(resolve(outdir, name));
   const kb = (n) => (n / 1024).toFixed(1);
   console.log(`${name}: ${kb(bytes.length)} KB, ${kb(gzipSync(bytes).length)} KB gzipped`);

@@ -1,6 +1,7 @@
 // DOM for transcript entries. Model text goes through renderMarkdown; everything else the model
 // controls (tool names, arguments, results, error messages) is set as textContent only.
-import { renderMarkdown, type RenderOptions } from "./markdown";
+import type { RenderOptions } from "./markdown";
+import { renderParts } from "./parts";
 import type { ErrorInfo, Message, Source, Status, ToolCall, Usage } from "./types";
 
 export const RESULT_PREVIEW_CHARS = 2000;
@@ -44,10 +45,7 @@ export function userMessage(turn: string, text: string, status: Status = "comple
 export function assistantMessage(message: Message, options: RenderOptions): HTMLElement {
   const frame = messageFrame("assistant", message.turn, message.status);
   if (message.reasoning) frame.append(reasoningBox(message.reasoning));
-  if (message.tool_calls.length) frame.append(toolCards(message.tool_calls, true));
-  const body = el("div", "nbchat-markdown");
-  body.append(renderMarkdown(message.text, options));
-  frame.append(body);
+  frame.append(renderParts(message.text, message.tool_calls, options));
   if (message.sources?.length) frame.append(sourceList(message.sources));
   if (message.status === "stopped") frame.append(el("div", "nbchat-note", "Stopped"));
   if (message.finish_reason === "length") frame.append(cutOffNote());

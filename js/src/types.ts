@@ -6,6 +6,8 @@ export interface ToolCall {
   id: string | null;
   result: unknown;
   done: boolean;
+  /** Length of the reply's text when the call arrived: where its card goes (parts.ts). */
+  offset?: number;
 }
 
 export interface Usage {
@@ -93,12 +95,14 @@ export type ViewMessage =
   | { type: "send"; text: string; context?: string[] }
   | { type: "variables" }
   | { type: "stop" }
-  | { type: "retry"; turn: string }
-  | { type: "new" };
+  | { type: "regenerate"; turn: string; text?: string }
+  | { type: "new" }
+  | { type: "export"; format: "markdown" | "html" | "json" };
 
 export interface WidgetState {
   messages: Message[];
   status: "idle" | "streaming";
   allow_remote_images: boolean;
   title: string;
+  backend: string;
 }

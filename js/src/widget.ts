@@ -4,7 +4,9 @@
  * DOM hooks for tests (stable; keep them when restyling):
  *   [data-testid="nbchat"]               the widget root (role="region", aria-label="Chat");
  *                                        data-status="streaming" while this widget sends, else "idle"
- *   [data-testid="transcript"]           the message list (role="log")
+ *   [data-testid="transcript"]           the message list (role="log"); follows the newest
+ *                                        message while scrolled to the bottom (follow.ts)
+ *   [data-testid="jump-to-latest"]       "Jump to latest" button, shown when scrolled up
  *   [data-testid="message-user"]         a user turn;       data-turn, data-status
  *   [data-testid="message-assistant"]    an assistant turn; data-turn, data-status
  *                                        (streaming | complete | error | incomplete | stopped)
@@ -17,17 +19,27 @@
  *   [data-testid="blocked-image"]        placeholder for a remote image that was not loaded
  *   textarea[aria-label="Message"]       input; Enter sends, Shift+Enter adds a line, Esc stops
  *   button[aria-label="Send"], "Stop" (only while this widget streams), "New conversation",
- *   "Retry" (in an error box), "Show more" (long tool result)
+ *   "Retry" (in an error box), "Regenerate" (last reply), "Edit message" (last user message),
+ *   "Show more" (long tool result); Retry and Regenerate replace the turn in place
+ *   [data-testid="empty-state"]          hint and backend shown while there are no messages
+ *   [data-testid="edit-note"]            shown while the last message is being edited
+ *   ArrowUp / ArrowDown in an empty input  recall earlier prompts (history.ts)
  *   input[aria-label="Load remote images"]  checkbox bound to the allow_remote_images trait
+ *   select[aria-label="Download format"], button "Download transcript"  save the transcript
  *
  * Kernel context (`@` completion, chips, attached context, refusals): mentions.ts, context.ts.
  *
  * Protocol: see types.ts (KernelMessage / ViewMessage) and live.ts (sequence numbers, sync).
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import { placeActions } from "./actions";
 import { attachedContext, notice, showNotice } from "./context";
-import { IncrementalMarkdown } from "./incremental";
+import { downloadControl, saveFile, type ExportReply } from "./download";
+import { Follower } from "./follow";
+import { PromptHistory } from "./history";
+import { keepKeys } from "./keys";
 import { LiveTurns } from "./live";
+import { LiveParts } from "./parts";
 import { copyCode } from "./markdown";
 import { Mentions } from "./mentions";
 import {
@@ -37,7 +49,6 @@ import {
   messageFrame,
   reasoningBox,
   streamingIndicator,
-  toolCards,
   userMessage,
 } from "./render";
 import type { ContextMessage, KernelMessage, Message, ViewMessage, WidgetState } from "./types";
@@ -48,9 +59,7 @@ type Model = AnyModel<WidgetState>;
 interface LiveView {
   user: HTMLElement;
   assistant: HTMLElement;
-  markdown: IncrementalMarkdown;
-  tools: HTMLElement | null;
-  toolsKey: string;
+  parts: LiveParts;
   reasoning: HTMLElement | null;
 }
 
@@ -69,6 +78,11 @@ export class ChatView {
   private readonly imagesToggle: HTMLInputElement;
   private readonly mentions: Mentions;
   private readonly notice = notice();
+  private readonly follower: Follower;
+  private readonly emptyState: HTMLElement;
+  private readonly editNote: HTMLElement;
+  private readonly prompts: PromptHistory;
+  private editing: string | null = null; // the turn whose message is being edited
   private readonly live = new LiveTurns();
   private readonly liveViews = new Map<string, LiveView>();
   private readonly dirty = new Set<string>();
@@ -97,7 +111,8 @@ export class ChatView {
       this.model.save_changes();
     });
     toggleLabel.append(this.imagesToggle, " Load images");
-    header.append(this.title, toggleLabel, newButton);
+    const download = downloadControl((format) => this.post({ type: "export", format }));
+    header.append(this.title, toggleLabel, download, newButton);
 
     this.transcript = el("div", "nbchat-transcript");
     this.transcript.dataset.testid = "transcript";
@@ -106,8 +121,16 @@ export class ChatView {
     this.transcript.tabIndex = 0;
     this.committedList = el("div", "nbchat-committed");
     this.liveList = el("div", "nbchat-live");
-    this.transcript.append(this.committedList, this.liveList);
+    this.emptyState = el("div", "nbchat-empty");
+    this.emptyState.dataset.testid = "empty-state";
+    this.transcript.append(this.emptyState, this.committedList, this.liveList);
     this.transcript.addEventListener("click", (event) => this.onTranscriptClick(event));
+    const jump = button("Jump to latest", "nbchat-jump", "↓ Latest");
+    jump.dataset.testid = "jump-to-latest";
+    const scroll = el("div", "nbchat-scroll");
+    scroll.append(this.transcript, jump);
+    this.follower = new Follower(this.transcript, jump, [this.committedList, this.liveList]);
+    this.cleanups.push(() => this.follower.dispose());
 
     const form = document.createElement("form");
     form.className = "nbchat-input";
@@ -116,6 +139,12 @@ export class ChatView {
     this.input.placeholder = "Message (Enter to send, Shift+Enter for a new line)";
     this.input.setAttribute("aria-label", "Message");
     this.input.addEventListener("keydown", (event) => this.onKey(event));
+    this.prompts = new PromptHistory(
+      (this.model.get("messages") ?? []).filter((m) => m.role === "user").map((m) => m.text),
+    );
+    this.editNote = el("div", "nbchat-edit-note", "Editing your last message: Enter resends it, Esc cancels.");
+    this.editNote.dataset.testid = "edit-note";
+    this.editNote.hidden = true;
     this.sendButton = button("Send", "nbchat-send");
     this.sendButton.type = "submit";
     this.stopButton = button("Stop", "nbchat-stop");
@@ -127,18 +156,23 @@ export class ChatView {
     form.append(this.input, this.sendButton, this.stopButton);
     this.mentions = new Mentions(this.input, () => this.post({ type: "variables" }));
 
-    this.root.append(header, this.transcript, this.notice, this.mentions.chips, this.mentions.menu, form);
-    // Keys pressed in the panel are the panel's: in JupyterLab, Shift+Enter would run the cell
-    // and Enter on a button would enter edit mode. Escape and app shortcuts such as Ctrl+S
-    // still reach JupyterLab.
-    this.root.addEventListener("keydown", (event) => {
-      const shortcut = (event.ctrlKey || event.metaKey || event.altKey) && event.key !== "Enter";
-      if (event.key !== "Escape" && !shortcut) event.stopPropagation();
-    });
+    this.root.append(
+      header,
+      scroll,
+      this.notice,
+      this.mentions.chips,
+      this.mentions.menu,
+      this.editNote,
+      form,
+    );
+    // Keys pressed in the panel are the panel's: Shift+Enter would run the cell and Enter on a
+    // button would enter edit mode (keys.ts).
+    this.cleanups.push(keepKeys(this.root));
 
     this.listen("change:messages", () => this.showCommitted());
     this.listen("change:status", () => this.showStatus());
     this.listen("change:title", () => this.showTitle());
+    this.listen("change:backend", () => this.showEmpty());
     this.listen("change:allow_remote_images", () => this.rerenderAll());
     this.listen("msg:custom", (msg: KernelMessage | ContextMessage) => this.onKernelMessage(msg));
 
@@ -180,7 +214,11 @@ export class ChatView {
     const text = this.input.value;
     const context = this.mentions.names();
     if ((!text.trim() && !context.length) || this.model.get("status") === "streaming") return;
-    this.post(context.length ? { type: "send", text, context } : { type: "send", text });
+    if (this.editing !== null) this.post({ type: "regenerate", turn: this.editing, text });
+    else this.post(context.length ? { type: "send", text, context } : { type: "send", text });
+    this.prompts.add(text);
+    this.endEdit();
+    this.follower.resume();
     this.input.value = "";
     this.mentions.clear();
     showNotice(this.notice, null);
@@ -196,16 +234,45 @@ export class ChatView {
       event.preventDefault();
       event.stopPropagation();
       this.post({ type: "stop" });
+    } else if (event.key === "Escape" && this.editing !== null) {
+      event.preventDefault();
+      event.stopPropagation();
+      this.endEdit();
+      this.input.value = "";
+    } else if ((event.key === "ArrowUp" || event.key === "ArrowDown") && !event.shiftKey && !event.altKey) {
+      const recalled = this.prompts.move(event.key === "ArrowUp" ? "up" : "down", this.input.value);
+      if (recalled === null) return;
+      event.preventDefault();
+      this.input.value = recalled;
+      this.input.setSelectionRange(recalled.length, recalled.length);
     }
+  }
+
+  /** Put the last message back in the box; sending it replaces that turn. */
+  private startEdit(turn: string): void {
+    const messages: Message[] = this.model.get("messages") ?? [];
+    const message = messages.find((m) => m.turn === turn && m.role === "user");
+    if (!message) return;
+    this.editing = turn;
+    this.editNote.hidden = false;
+    this.input.value = message.text;
+    this.input.focus();
+  }
+
+  private endEdit(): void {
+    this.editing = null;
+    this.editNote.hidden = true;
   }
 
   private onTranscriptClick(event: Event): void {
     const target = (event.target as HTMLElement | null)?.closest("button");
     if (!target) return;
+    const turn = target.dataset.turn;
     if (target.classList.contains("nbchat-copy")) void copyCode(target);
-    else if (target.classList.contains("nbchat-retry") && target.dataset.turn) {
-      this.post({ type: "retry", turn: target.dataset.turn });
-    }
+    else if (turn && (target.classList.contains("nbchat-retry") || target.classList.contains("nbchat-regenerate"))) {
+      this.endEdit();
+      this.post({ type: "regenerate", turn });
+    } else if (turn && target.classList.contains("nbchat-edit")) this.startEdit(turn);
   }
 
   // -- state from the kernel ----------------------------------------------------------------
@@ -220,6 +287,20 @@ export class ChatView {
     this.stopButton.hidden = !streaming;
     this.sendButton.disabled = streaming;
     this.imagesToggle.checked = Boolean(this.model.get("allow_remote_images"));
+    placeActions(this.committedList, streaming);
+  }
+
+  /** With nothing to show, say what to do and who answers. */
+  private showEmpty(): void {
+    const empty = !this.shownIds.length && !this.liveViews.size;
+    this.emptyState.hidden = !empty;
+    if (!empty) return;
+    const backend = this.model.get("backend");
+    this.emptyState.replaceChildren(
+      el("div", "nbchat-empty-title", "No messages yet"),
+      el("div", "", "Type a message below and press Enter. ↑ recalls earlier prompts."),
+    );
+    if (backend) this.emptyState.append(el("div", "nbchat-empty-backend", `Talking to ${backend}`));
   }
 
   /** Render committed messages, appending when the list only grew. */
@@ -227,7 +308,6 @@ export class ChatView {
     const messages: Message[] = this.model.get("messages") ?? [];
     const grew =
       messages.length >= this.shownIds.length && this.shownIds.every((id, i) => messages[i].id === id);
-    const stick = this.nearBottom();
     if (!grew) {
       this.committedList.replaceChildren();
       this.shownIds = [];
@@ -238,7 +318,10 @@ export class ChatView {
       if (message.role === "assistant") this.dropLive(message.turn);
     }
     if (!messages.length) for (const turn of [...this.liveViews.keys()]) this.dropLive(turn);
-    if (stick) this.scrollToEnd();
+    if (!messages.length) this.endEdit();
+    placeActions(this.committedList, this.model.get("status") === "streaming");
+    this.showEmpty();
+    this.follower.update();
   }
 
   private renderMessage(message: Message): HTMLElement {
@@ -262,7 +345,11 @@ export class ChatView {
     this.schedule();
   }
 
-  private onKernelMessage(msg: KernelMessage | ContextMessage): void {
+  private onKernelMessage(
+    msg: KernelMessage | ContextMessage | ExportReply | { type: "front_end" },
+  ): void {
+    if (msg.type === "front_end") return; // the loader's (loader.ts)
+    if (msg.type === "export") return saveFile(msg);
     if (msg.type === "variables") return this.mentions.setVariables(msg.items);
     if (msg.type === "refused") return this.onRefused(msg);
     const outcome = this.live.apply(msg);
@@ -309,7 +396,6 @@ export class ChatView {
 
   private renderLive(): void {
     const started = performance.now();
-    const stick = this.nearBottom();
     const committed = new Set(this.shownIds);
     for (const turnId of this.dirty) {
       const turn = this.live.turns.get(turnId);
@@ -318,42 +404,25 @@ export class ChatView {
       if (!view) {
         const assistant = messageFrame("assistant", turnId, "streaming");
         assistant.setAttribute("aria-busy", "true"); // screen readers read it once, when committed
-        const markdown = new IncrementalMarkdown(this.renderOptions);
-        assistant.append(markdown.element, streamingIndicator());
-        view = {
-          user: userMessage(turnId, turn.user, "complete"),
-          assistant,
-          markdown,
-          tools: null,
-          toolsKey: "",
-          reasoning: null,
-        };
+        const parts = new LiveParts(this.renderOptions);
+        assistant.append(parts.element, streamingIndicator());
+        view = { user: userMessage(turnId, turn.user, "complete"), assistant, parts, reasoning: null };
         this.liveViews.set(turnId, view);
         this.liveList.append(view.user, view.assistant);
       }
       if (turn.reasoning) {
         if (!view.reasoning) {
           view.reasoning = reasoningBox("");
-          view.assistant.insertBefore(view.reasoning, view.tools ?? view.markdown.element);
+          view.assistant.insertBefore(view.reasoning, view.parts.element);
         }
         const shown = view.reasoning.querySelector(".nbchat-reasoning-text");
         if (shown && shown.textContent !== turn.reasoning) shown.textContent = turn.reasoning;
       }
-      // Arguments still streaming are text: their length changes the key, so the card grows.
-      const toolsKey = turn.tool_calls
-        .map((c) => `${c.name}:${c.done}:${typeof c.args === "string" ? c.args.length : ""}`)
-        .join(",");
-      if (toolsKey !== view.toolsKey) {
-        const cards = toolCards(turn.tool_calls);
-        if (view.tools) view.tools.replaceWith(cards);
-        else view.markdown.element.before(cards);
-        view.tools = cards;
-        view.toolsKey = toolsKey;
-      }
-      view.markdown.update(turn.text);
+      view.parts.update(turn.text, turn.tool_calls);
     }
     this.dirty.clear();
-    if (stick) this.scrollToEnd();
+    this.showEmpty();
+    this.follower.update();
     this.lastRenderMs = performance.now() - started;
   }
 
@@ -365,15 +434,7 @@ export class ChatView {
     view.user.remove();
     view.assistant.remove();
     this.liveViews.delete(turnId);
-  }
-
-  private nearBottom(): boolean {
-    const t = this.transcript;
-    return t.scrollHeight - t.scrollTop - t.clientHeight < 40;
-  }
-
-  private scrollToEnd(): void {
-    this.transcript.scrollTop = this.transcript.scrollHeight;
+    this.showEmpty();
   }
 }
 

@@ -11,11 +11,17 @@ function findDanger(root: ParentNode): string[] {
   const found: string[] = [];
   for (const node of Array.from(root.querySelectorAll("*"))) {
     if (node.matches('button[data-testid="copy-code"]')) continue; // the widget's own Copy button
-    if (node.matches(DANGEROUS_TAGS)) found.push(`<${node.nodeName.toLowerCase()}>`);
+    // KaTeX draws some symbols (roots, wide accents) as inline SVG paths: allowed there only.
+    const katexSvg = node.closest(".katex") !== null && node.closest("svg") !== null;
+    if (node.matches(DANGEROUS_TAGS) && !katexSvg) found.push(`<${node.nodeName.toLowerCase()}>`);
     for (const attr of Array.from(node.attributes)) {
       const name = attr.name.toLowerCase();
       if (name.startsWith("on")) found.push(`${name} handler`);
-      if (name === "style") found.push("style attribute");
+      // KaTeX positions glyphs with inline lengths and colours; anything that can load or
+      // compute (url(), expression(), image-set(), escapes) is danger.
+      if (name === "style" && /[()\\@]|url|expression|javascript/i.test(attr.value)) {
+        found.push(`style=${attr.value}`);
+      }
       if (URL_ATTRS.includes(name)) {
         const value = attr.value.replace(/[\u0000-\u0020]/g, "").toLowerCase();
         if (/^(javascript|vbscript|data:text)/.test(value)) found.push(`${name}=${attr.value}`);

@@ -4,7 +4,7 @@ import type { KernelMessage, Message, ViewMessage, WidgetState } from "../src/ty
 
 /** A stand-in for anywidget's model: state, change events, custom messages both ways. */
 class FakeModel {
-  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat" };
+  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat", backend: "chats · model demo · http://127.0.0.1:3026" };
   sent: ViewMessage[] = [];
   saved = 0;
   private handlers = new Map<string, Array<(...args: any[]) => void>>();
@@ -172,7 +172,100 @@ describe("ChatView", () => {
     expect(error.getAttribute("role")).toBe("alert");
     expect(error.textContent).toContain("The model crashed");
     (error.querySelector('button[aria-label="Retry"]') as HTMLButtonElement).click();
-    expect(lastSent()).toEqual({ type: "retry", turn: "t2" });
+    expect(lastSent()).toEqual({ type: "regenerate", turn: "t2" });
+    expect($('button[aria-label="Regenerate"]')).toBeNull(); // a failed reply has Retry only
+  });
+
+  it("offers Regenerate on the last reply and Edit on the last message, not while streaming", () => {
+    model.set("messages", [
+      message("t1", "user", "one"),
+      message("t1", "assistant", "1"),
+      message("t2", "user", "two"),
+      message("t2", "assistant", "2"),
+    ]);
+    expect($$('button[aria-label="Regenerate"]').map((b) => b.dataset.turn)).toEqual(["t2"]);
+    expect($$('button[aria-label="Edit message"]').map((b) => b.dataset.turn)).toEqual(["t2"]);
+    $('button[aria-label="Regenerate"]')!.click();
+    expect(lastSent()).toEqual({ type: "regenerate", turn: "t2" });
+
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    $('button[aria-label="Edit message"]')!.click();
+    expect(input.value).toBe("two");
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(false);
+    input.value = "two, edited";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "regenerate", turn: "t2", text: "two, edited" });
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(true);
+
+    model.set("status", "streaming");
+    expect($$('button[aria-label="Regenerate"]')).toHaveLength(0);
+    expect($$('button[aria-label="Edit message"]')).toHaveLength(0);
+  });
+
+  it("cancels an edit with Escape", () => {
+    model.set("messages", [message("t1", "user", "one"), message("t1", "assistant", "1")]);
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    $('button[aria-label="Edit message"]')!.click();
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(input.value).toBe("");
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(true);
+    input.value = "new";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "send", text: "new" });
+  });
+
+  it("recalls earlier prompts with ArrowUp and ArrowDown in an empty input", () => {
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    const key = (k: string) => input.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
+    for (const text of ["first", "second"]) {
+      input.value = text;
+      key("Enter");
+    }
+    key("ArrowUp");
+    expect(input.value).toBe("second");
+    key("ArrowUp");
+    expect(input.value).toBe("first");
+    key("ArrowUp");
+    expect(input.value).toBe("first"); // the oldest stays
+    key("ArrowDown");
+    expect(input.value).toBe("second");
+    key("ArrowDown");
+    expect(input.value).toBe("");
+    input.value = "typing";
+    expect(key("ArrowUp")).toBe(true); // not empty: the caret moves, nothing is recalled
+    expect(input.value).toBe("typing");
+  });
+
+  it("shows what to do and who answers while empty", () => {
+    const empty = $('[data-testid="empty-state"]')!;
+    expect(empty.hidden).toBe(false);
+    expect(empty.textContent).toContain("Type a message");
+    expect(empty.textContent).toContain("chats · model demo · http://127.0.0.1:3026");
+    model.set("messages", [message("t1", "user", "one"), message("t1", "assistant", "1")]);
+    expect(empty.hidden).toBe(true);
+    model.set("messages", []);
+    expect(empty.hidden).toBe(false);
+  });
+
+  it("shows text and tool cards in the order they streamed", async () => {
+    const call = { name: "calculator", args: {}, id: null, result: "14", done: true, offset: 6 };
+    model.set("messages", [message("t1", "user", "calc"), message("t1", "assistant", "Let me. It is 14.", { tool_calls: [call] })]);
+    const order = () =>
+      Array.from($('[data-testid="message-assistant"]')!.querySelectorAll(".nbchat-markdown, [data-testid=tool-card]")).map((n) =>
+        n.classList.contains("nbchat-markdown") ? `text:${n.textContent!.trim()}` : "tool",
+      );
+    expect(order()).toEqual(["text:Let me", "tool", "text:. It is 14."]);
+
+    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.kernel({ type: "turn_start", seq: 1, turn: "t2", user: "again", text: "Let me", tool_calls: [] });
+    model.kernel({ type: "delta", seq: 2, turn: "t2", text: "", tools: [{ index: 0, ...call, done: false }] });
+    model.kernel({ type: "delta", seq: 3, turn: "t2", text: " see" });
+    await until(() => $$('[data-testid="message-assistant"]')[1]?.textContent?.includes("see") ?? false);
+    const live = $$('[data-testid="message-assistant"]')[1];
+    const parts = Array.from(live.querySelectorAll(".nbchat-markdown, [data-testid=tool-card]")).map((n) => n.textContent!.trim());
+    expect(parts[0]).toBe("Let me");
+    expect(parts[1]).toContain("calculator");
+    expect(parts[2]).toBe("see");
   });
 
   it("sends on Enter, keeps Shift+Enter for new lines, stops on Escape while streaming", () => {

@@ -6,14 +6,25 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
+
 DEFAULT_PORT = 3026  # the port the API pages' examples use
 QUICKSTART = Path("notebooks", "quickstart.ipynb")
+#: Where the demo keeps its copy of the quickstart, so experiments never touch the repository's
+#: notebooks (which the test suite compares with nbval).
+SCRATCH = Path(".demo")
+LAB_STARTUP_TIMEOUT = 120.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="start the server and open the quickstart notebook")
     demo.add_argument("--port", type=int, help=f"server port (default {DEFAULT_PORT} if free)")
     demo.add_argument("--delay", type=float, default=0.02, help="seconds before each delta")
-    demo.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    demo.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help=f"replace the quickstart copy in {SCRATCH}/ by a fresh one",
+    )
     demo.set_defaults(run=_demo)
 
     args = parser.parse_args(argv)
@@ -87,22 +103,30 @@ def _demo(args: argparse.Namespace) -> int:
             "NBCHAT_BASE_URL": server.url,
             "NBCHAT_DEMO_URL": server.url,
             "NBCHAT_DIALECT": "chats",
+            "JUPYTER_TOKEN": secrets.token_hex(24),  # known here, so the URL can be printed
         }
         env.setdefault("NBCHAT_MODEL", "demo")
         env.setdefault("NBCHAT_USER_ID", "demo-user")
-        command = [sys.executable, "-m", "jupyterlab"]
-        if args.no_browser:
-            command.append("--no-browser")
+        lab_port = _free_port()
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser"]
+        command += [f"--port={lab_port}", "--ServerApp.port_retries=0", "--ip=127.0.0.1"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # containers often run as root; Jupyter refuses then
         if root is None:
             print(f"{QUICKSTART} not found; opening JupyterLab in {Path.cwd()}", file=sys.stderr)
+            workdir, page = Path.cwd(), "lab"
         else:
-            command.append(str(QUICKSTART))
+            workdir = _scratch_copy(root, reset=args.reset)
+            page = f"lab/tree/{QUICKSTART.name}"
         print(f"nbchat demo server on {server.url}; starting JupyterLab", flush=True)
-        lab = subprocess.Popen(command, cwd=root, env=env)
+        lab = subprocess.Popen(command, cwd=workdir, env=env)
         signal.signal(signal.SIGTERM, _interrupt)  # a plain `kill` must not orphan JupyterLab
         try:
+            url = f"http://127.0.0.1:{lab_port}/{page}?token={env['JUPYTER_TOKEN']}"
+            if _wait_for_lab(f"http://127.0.0.1:{lab_port}", lab):
+                print(f"Open the quickstart: {url}", flush=True)
+                if not args.no_browser:
+                    webbrowser.open(url)
             return lab.wait()
         except KeyboardInterrupt:
             lab.terminate()
@@ -111,6 +135,36 @@ def _demo(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 lab.kill()
             return 0
+
+
+def _scratch_copy(root: Path, *, reset: bool) -> Path:
+    """`root/.demo/` with a copy of the quickstart (kept across runs unless `reset`)."""
+    scratch = root / SCRATCH
+    scratch.mkdir(exist_ok=True)
+    copy = scratch / QUICKSTART.name
+    if reset or not copy.exists():
+        shutil.copyfile(root / QUICKSTART, copy)
+    else:
+        print(f"Using your copy {copy} (--reset for a fresh one)", flush=True)
+    return scratch
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_lab(url: str, lab: subprocess.Popen[bytes]) -> bool:
+    """True once JupyterLab answers; False if it exited first or took too long."""
+    deadline = time.monotonic() + LAB_STARTUP_TIMEOUT
+    while time.monotonic() < deadline and lab.poll() is None:
+        try:
+            httpx.get(f"{url}/api", timeout=2.0)
+            return True
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return False
 
 
 def _interrupt(signum: int, frame: object) -> None:

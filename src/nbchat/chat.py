@@ -86,6 +86,7 @@ class Chat:
         connection = from_environment(connection_settings(kind), given, environ)
         for item in missing(connection_settings(kind), connection):
             raise ConfigurationError(item.needed("a Chat", item.keyword))
+        _check_url(str(connection["base_url"]))
         config = ClientConfig(
             base_url=str(connection["base_url"]).rstrip("/"),
             token=connection["token"],
@@ -233,6 +234,21 @@ class Chat:
             self.history = []
             self._target = self._fresh(self._target)
 
+    def forget(self, turn: Turn) -> None:
+        """Drop `turn` and every later turn from `history` (to regenerate a reply in place).
+
+        Dialects that send the conversation with each request stop sending them. Backends that
+        keep the conversation themselves (chats: the chat id; agents: the session id) still
+        remember them: neither API can delete a message. Raises ConfigurationError if `turn`
+        is not in the history.
+        """
+        with self._lock:
+            for index, kept in enumerate(self.history):
+                if kept is turn:
+                    self.history = self.history[:index]
+                    return
+        raise ConfigurationError("that turn is not in this conversation's history")
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -353,3 +369,12 @@ class Chat:
         self._client = None
         self._lock = threading.RLock()
         self._listeners = ()
+
+
+def _check_url(url: str) -> None:
+    """Refuse a server URL that could only fail later, when the first message is sent."""
+    if not url.startswith(("http://", "https://")):
+        shown = url.rpartition("@")[2]  # never a user:password part, even in an error
+        raise ConfigurationError(
+            f"the server URL {shown!r} needs http:// or https:// in front, e.g. http://{shown}"
+        )

@@ -16,6 +16,11 @@ class NbchatError(Exception):
 class ConfigurationError(NbchatError, ValueError):
     """A Chat was set up without something it needs (base URL, chat id, agent id...)."""
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this line instead of a traceback: the message says what to fix, and
+        nbchat's own frames would only hide it."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class APIStatusError(NbchatError):
     """The server answered with an HTTP error before the stream started."""

@@ -32,18 +32,18 @@ def first_code_block(markdown: str) -> str | None:
     return None
 
 
-def reply_html(reply: Reply, *, reasoning: bool = False) -> str:
+def reply_html(reply: Reply, *, reasoning: bool = False, status: bool = True) -> str:
     """The whole reply as sanitized HTML: its reasoning when asked (a quote block first), text,
     tool calls and results inline, its sources, then the status (with a note when the reply
-    was cut off by the token limit)."""
-    return wrap(
-        [markdown_html(block) for block in _blocks(reply, markdown=True, reasoning=reasoning)]
-    )
+    was cut off by the token limit; left out with `status=False`, when an exception right
+    below says it)."""
+    blocks = _blocks(reply, markdown=True, reasoning=reasoning, status=status)
+    return wrap([markdown_html(block) for block in blocks])
 
 
-def reply_text(reply: Reply, *, reasoning: bool = False) -> str:
+def reply_text(reply: Reply, *, reasoning: bool = False, status: bool = True) -> str:
     """The same document as plain text (`text/plain` shows it escaped, so nothing to sanitize)."""
-    return "\n\n".join(_blocks(reply, markdown=False, reasoning=reasoning))
+    return "\n\n".join(_blocks(reply, markdown=False, reasoning=reasoning, status=status))
 
 
 def turns_html(turns: list[Turn]) -> str:
@@ -59,6 +59,13 @@ def turns_html(turns: list[Turn]) -> str:
     return wrap(fragments)
 
 
+def turns_written(turns: list[Turn]) -> str:
+    """A conversation as Markdown, the model's text as it wrote it (for export files only:
+    never handed to a renderer in a notebook, see `turns_html`)."""
+    parts = ["\n\n".join([f"**You:** {t.user}", *_blocks(t.reply, markdown=True)]) for t in turns]
+    return "\n\n---\n\n".join(parts) or "*No messages yet.*"
+
+
 def turns_text(turns: list[Turn]) -> str:
     if not turns:
         return "No messages yet."
@@ -69,7 +76,9 @@ def turns_text(turns: list[Turn]) -> str:
 # -- the blocks of a reply ----------------------------------------------------------------------
 
 
-def _blocks(reply: Reply, *, markdown: bool, reasoning: bool = False) -> list[str]:
+def _blocks(
+    reply: Reply, *, markdown: bool, reasoning: bool = False, status: bool = True
+) -> list[str]:
     blocks: list[str] = []
     text: list[str] = []
     if reasoning and reply.reasoning.strip():
@@ -89,9 +98,9 @@ def _blocks(reply: Reply, *, markdown: bool, reasoning: bool = False) -> list[st
     flush()
     if reply.sources:
         blocks.append(_sources_block(reply, markdown))
-    status = _status_line(reply, markdown)
-    if status:
-        blocks.append(status)
+    line = _status_line(reply, markdown) if status else ""
+    if line:
+        blocks.append(line)
     return blocks
 
 

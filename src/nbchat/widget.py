@@ -14,9 +14,15 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text", "context"?: [variable names]},
-{"type": "stop"}, {"type": "retry", "turn"}, {"type": "new"}, {"type": "variables"}. Other
-messages (anywidget's own, e.g. commands) are left to anywidget: `Widget.send` keeps its
-ipywidgets meaning.
+{"type": "stop"}, {"type": "regenerate", "turn", "text"?} (replace the last turn; with "text",
+edit and resend), {"type": "new"}, {"type": "variables"}, {"type": "export", "format"}
+(answered by {"type": "export", "filename", "mime", "text"}, no seq), {"type": "front_end"}
+(answered with the bundle, see js/src/loader.ts).
+
+Each tool call dict carries "offset": the reply's text length when the call arrived, so the view
+shows text and tool cards in the order they streamed.
+Other messages (anywidget's own, e.g. commands) are left to anywidget: `Widget.send` keeps
+its ipywidgets meaning.
 
 Kernel context (unnumbered replies): "variables" {items: [{name, description}]} answers the
 view's request (for `@` completion); "refused" {text, context, message} says a send was not
@@ -27,10 +33,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import html
 import logging
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,18 +60,35 @@ from .events import (
     ToolResult,
     join_parts,
 )
+from .export import FORMATS, export_transcript
 from .kernel import attach, user_variables
+from .markdown import turns_html, turns_text
 from .session import current_chat, session
 from .turn import Turn
 
 log = logging.getLogger("nbchat")
 
 _STATIC = Path(__file__).parent / "static"
-if not (_STATIC / "widget.js").is_file():
+if not all((_STATIC / name).is_file() for name in ("widget.js", "widget.css", "loader.js")):
     raise ImportError(
         "the ChatWidget front end is not built: run `npm install && npm run build` in js/ "
         "(installing nbchat with pip builds it)"
     )
+
+
+class _FrontEnd:
+    """The built front end. Views get it over the comm (js/src/loader.ts): only the small loader
+    is widget state, so each saved panel adds a few KB to a notebook, not the whole bundle."""
+
+    def __init__(self, static: Path) -> None:
+        self.js = (static / "widget.js").read_bytes()
+        self.css = (static / "widget.css").read_bytes()
+        self.version = hashlib.sha256(self.js + b"\0" + self.css).hexdigest()[:16]
+        loader = (static / "loader.js").read_text(encoding="utf-8")
+        self.loader = loader.replace("__NBCHAT_FRONT_END_VERSION__", self.version)
+
+
+_FRONT_END = _FrontEnd(_STATIC)
 
 #: Seconds between two delta flushes, at least: 25 a second, leaving room under 30 messages
 #: a second for the turn_start, turn_end and state messages around them.
@@ -75,8 +101,7 @@ class ChatWidget(anywidget.AnyWidget):
     """A chat panel: `ChatWidget(chat)`, `ChatWidget(**Chat arguments)`, or `ChatWidget()` for
     the session's current conversation (the one the magics use)."""
 
-    _esm = _STATIC / "widget.js"
-    _css = _STATIC / "widget.css"
+    _esm = _FRONT_END.loader
 
     #: The transcript: two dicts per finished turn (user, assistant), committed once.
     messages = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -84,15 +109,22 @@ class ChatWidget(anywidget.AnyWidget):
     status = traitlets.Enum(["idle", "streaming"], "idle").tag(sync=True)
     allow_remote_images = traitlets.Bool(False).tag(sync=True)
     title = traitlets.Unicode("nbchat").tag(sync=True)
+    #: Who the panel talks to, for its empty state: "chats · model demo · http://host:port".
+    backend = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, chat: Chat | None = None, **chat_kwargs: Any) -> None:
         if chat is not None and chat_kwargs:
             raise ConfigurationError("pass a Chat or the arguments for one, not both")
         if chat is None:
-            chat = Chat(**chat_kwargs) if chat_kwargs else current_chat()
+            chat = Chat(**chat_kwargs) if chat_kwargs else _connected_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
-        super().__init__(messages=[m for t in finished for m in _turn_messages(t, self._key(t))])
+        # key → finished turn, for the transcript output
+        self._turns: dict[str, Turn] = {self._key(t): t for t in finished}
+        super().__init__(
+            messages=[m for t in finished for m in _turn_messages(t, self._key(t))],
+            backend=_describe(chat),
+        )
         self._chat = chat
         self._lock = threading.RLock()
         self._seq = 0
@@ -105,6 +137,8 @@ class ChatWidget(anywidget.AnyWidget):
         self._senders: dict[str, dict[str, Any] | None] = {}  # Turn.id → its request's header
         self._attached: dict[str, tuple[str, list[dict[str, str]]]] = {}  # Turn.id → typed, items
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
+        self._display_id = uuid.uuid4().hex
+        self._displayed = False
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
 
@@ -152,15 +186,34 @@ class ChatWidget(anywidget.AnyWidget):
         thread.join(timeout)
         return self._last_sent.reply if self._last_sent is not None else None
 
-    def retry(self, turn_id: str) -> None:
-        """Send again what the user said in turn `turn_id` (a message's "turn" key), with the
-        variables it attached rendered again."""
-        for message in self.messages:
-            if message["turn"] == turn_id and message["role"] == "user":
-                names = [item["name"] for item in message.get("context", [])]
-                self.ask(message["text"], context=names)  # attached variables as they are now
-                return
-        raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
+    def regenerate(self, turn: str | None = None, text: str | None = None) -> None:
+        """Replace the last turn by a new reply: to what the user said, or to `text` (edit and
+        resend), with the variables it attached. `turn` (a message's "turn" key) must name the
+        last turn when given.
+
+        The replaced turn leaves the panel and `chat.history` (`Chat.forget`), so a dialect that
+        sends the conversation no longer sends it. Raises NbchatError while a reply streams.
+        """
+        with self._lock:
+            if self._stream is not None:
+                raise NbchatError("a reply is still streaming: stop() it or wait() for it")
+            history = self._chat.history
+            last = history[-1] if history else None
+            if last is None or not last.reply.finished:
+                raise ConfigurationError("there is no finished turn to regenerate")
+            key = self._key(last)
+            if turn is not None and turn != key:
+                raise ConfigurationError(f"only the last turn can be regenerated, not {turn!r}")
+            said = next(
+                (m for m in self.messages if m["turn"] == key and m["role"] == "user"), None
+            )
+            typed = said["text"] if said is not None else last.user
+            names = [item["name"] for item in (said or {}).get("context", [])]
+            self._chat.forget(last)
+            self._turns.pop(key, None)
+            self.messages = [m for m in self.messages if m["turn"] != key]
+            # attached variables are rendered again, as they are now
+            self.ask(typed if text is None else text, context=names)
 
     def new(self) -> None:
         """Start a new conversation: stop streaming, forget the history, clear the panel."""
@@ -169,7 +222,9 @@ class ChatWidget(anywidget.AnyWidget):
         with self._lock:
             self._ended.update(self._live)  # a turn still streaming elsewhere stays out
             self._live.clear()
+            self._turns.clear()
             self.messages = []
+        self._update_display()
 
     def on_reply(self, callback: ReplyCallback, remove: bool = False) -> None:
         """Call `callback(reply)` whenever a turn finishes (whoever sent it).
@@ -188,6 +243,54 @@ class ChatWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"ChatWidget({self._chat!r}, turns={len(self.messages) // 2})"
+
+    # -- the cell output ----------------------------------------------------------------
+
+    def export(self, format: str = "markdown") -> str:
+        """The transcript as "markdown" (sanitized), "html" (a standalone page that runs and
+        fetches nothing) or "json" (`messages` and the backend); see `nbchat.export`."""
+        return export_transcript(self._shown_turns(), self.messages, self.backend, format)
+
+    def _shown_turns(self) -> list[Turn]:
+        """The finished turns the panel shows, oldest first."""
+        with self._lock:
+            keys = [m["turn"] for m in self.messages if m["role"] == "assistant"]
+            return [self._turns[key] for key in keys if key in self._turns]
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view plus a sanitized transcript (`text/html`, `text/plain`) that front
+        ends without the widget (GitHub, nbviewer, no saved widget state) show instead."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        turns = self._shown_turns()
+        heading = f"Chat ({self.backend})" if self.backend else "Chat"
+        data = {
+            **data,
+            "text/html": f"<p><strong>{html.escape(heading)}</strong></p>\n{turns_html(turns)}",
+            "text/plain": f"Chat ({self.backend})\n\n{turns_text(turns)}",
+        }
+        return data, metadata
+
+    def _ipython_display_(self) -> None:
+        """Display with a display id, so the transcript output follows the conversation."""
+        from IPython.display import display
+
+        data, metadata = self._repr_mimebundle_() or ({}, {})
+        display(data, metadata=metadata, raw=True, display_id=self._display_id)
+        self._displayed = True
+
+    def _update_display(self) -> None:
+        if not self._displayed:
+            return
+        from IPython.display import update_display
+
+        data, metadata = self._repr_mimebundle_() or ({}, {})
+        try:
+            update_display(data, metadata=metadata, raw=True, display_id=self._display_id)
+        except Exception:  # no IPython display machinery here: the panel itself is unaffected
+            log.debug("could not update the transcript output", exc_info=True)
 
     def close(self) -> None:
         if not hasattr(self, "_flusher"):  # __init__ failed before the widget was set up
@@ -255,8 +358,10 @@ class ChatWidget(anywidget.AnyWidget):
         self._ended.add(turn.id)
         key = self._key(turn)
         attached = self._attached.pop(turn.id, None)
+        self._turns[key] = turn
         self.messages = [*self.messages, *_turn_messages(turn, key, attached)]
         self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
+        self._update_display()
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
 
@@ -286,6 +391,17 @@ class ChatWidget(anywidget.AnyWidget):
         try:
             if kind == "sync":
                 self._sync()
+            elif kind == "export":
+                format = str(content.get("format", "markdown"))
+                text = self.export(format)
+                extension, mime = FORMATS[format]
+                name = f"chat.{extension}"
+                message = {"type": "export", "filename": name, "mime": mime, "text": text}
+                super().send(message)
+            elif kind == "front_end":
+                front = _FRONT_END
+                message = {"type": "front_end", "version": front.version}
+                super().send(message, buffers=[front.js, front.css])
             elif kind == "send":
                 self._ask_from_view(content)
             elif kind == "variables":
@@ -293,8 +409,10 @@ class ChatWidget(anywidget.AnyWidget):
                 self.send({"type": "variables", "items": items})
             elif kind == "stop":
                 self.stop()
-            elif kind == "retry":
-                self.retry(str(content.get("turn", "")))
+            elif kind == "regenerate":
+                edited = content.get("text")
+                turn = str(content.get("turn", ""))
+                self.regenerate(turn, None if edited is None else str(edited))
             elif kind == "new":
                 self.new()
             elif kind is not None:
@@ -449,7 +567,26 @@ class _Flusher:
 
 
 def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(call) for call in reply.tool_calls]
+    """The reply's tool calls, each with its "offset" in the text (see the module docstring)."""
+    calls = list(reply.tool_calls)
+    return [
+        {**dataclasses.asdict(call), "offset": offset}
+        for call, offset in zip(calls, _tool_offsets(reply), strict=False)
+    ]
+
+
+def _tool_offsets(reply: Reply) -> list[int]:
+    """The text length at which each tool call record appeared, replaying the reply's events."""
+    replay = Reply()
+    offsets: list[int] = []
+    length = 0
+    for event in list(reply.events):
+        if isinstance(event, TextDelta):
+            length += len(event.text)
+        elif isinstance(event, ToolCall | ToolResult):
+            replay.add(event)  # pairs results with calls exactly as the reply did
+            offsets.extend([length] * (len(replay.tool_calls) - len(offsets)))
+    return offsets
 
 
 def _turn_messages(
@@ -475,7 +612,7 @@ def _turn_messages(
         "role": "assistant",
         "text": reply["text"],
         "status": reply["status"],
-        "tool_calls": reply["tool_calls"],
+        "tool_calls": _tool_dicts(turn.reply),
         "usage": reply["usage"],
         "error": reply["error"],
         "reasoning": reply["reasoning"],
@@ -518,3 +655,21 @@ def _output_to(header: dict[str, Any] | None) -> Iterator[None]:
                 stream.flush()
         for target, token in reversed(tokens):
             target.reset_thread_parent(token)
+
+
+def _describe(chat: Chat) -> str:
+    """Dialect, model or agent, and server (without credentials), for the empty panel."""
+    model, agent = getattr(chat.target, "model", None), getattr(chat.target, "agent_id", None)
+    who = f"agent {agent}" if agent else f"model {model}" if model else ""
+    return " · ".join(part for part in (chat.dialect, who, chat.base_url) if part)
+
+
+def _connected_chat() -> Chat:
+    """The session's current conversation, or an error that says how to connect first."""
+    try:
+        return current_chat()
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"no server to chat with ({exc}): run %load_ext nbchat and %chat_connect URL"
+            " (or %chat_connect --demo) first, or pass ChatWidget(base_url=...)"
+        ) from None

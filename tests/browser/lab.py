@@ -39,9 +39,11 @@ def free_port() -> int:
 
 
 class JupyterLab:
-    """Start, reach and stop one JupyterLab server rooted at ``base / "root"``."""
+    """Start, reach and stop one JupyterLab server rooted at ``base / "root"``; with
+    ``app="notebook"``, a Notebook 7 server (same front-end components, other page layout)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, app: str = "jupyterlab") -> None:
+        self.app = app
         self.base = base
         self.root = base / "root"
         self.settings_dir = base / "config" / "lab" / "user-settings"
@@ -55,7 +57,8 @@ class JupyterLab:
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        for name, values in LAB_SETTINGS.items():
+        # Notebook 7 reads user settings only for the plugins it has; it fails on the others.
+        for name, values in (LAB_SETTINGS if self.app == "jupyterlab" else {}).items():
             path = self.settings_dir / f"{name}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
@@ -75,7 +78,7 @@ class JupyterLab:
         cmd = [
             sys.executable,
             "-m",
-            "jupyterlab",
+            self.app,
             "--no-browser",
             "--allow-root",  # containers and CI often run as root; harmless otherwise
             "--ip=127.0.0.1",
@@ -84,9 +87,15 @@ class JupyterLab:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
             "--ServerApp.terminals_enabled=False",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.expose_app_in_browser=True",
+            *(
+                ["--JupyterNotebookApp.expose_app_in_browser=True"]
+                if self.app == "notebook"
+                else [
+                    "--LabApp.news_url=None",
+                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                    "--LabApp.expose_app_in_browser=True",
+                ]
+            ),
         ]
         log = self.log_path.open("wb")
         self._proc = subprocess.Popen(
@@ -177,4 +186,6 @@ class JupyterLab:
 
     def tree_url(self, name: str) -> str:
         """URL opening ``name`` in a fresh workspace (``reset`` drops the previous layout)."""
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"

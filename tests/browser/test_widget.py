@@ -135,7 +135,7 @@ def test_tool_card(notebook: Notebook, server: ServerHandle) -> None:
     expect(result.locator("pre")).to_be_hidden()  # collapsed until asked for
     result.locator("summary").click()
     expect(result.locator("pre")).to_have_text("14")
-    expect(reply.locator(".nbchat-markdown")).to_contain_text("2+3*4 = 14")
+    expect(reply.locator(".nbchat-markdown").last).to_contain_text("2+3*4 = 14")
     expect(reply.locator('[data-testid="usage"]')).to_contain_text("tokens")
 
 
@@ -234,10 +234,13 @@ def test_error_keeps_partial_text_and_retries(notebook: Notebook, server: Server
     expect(error).to_have_attribute("role", "alert")
     expect(error).to_contain_text("the demo model failed on purpose (/fail)")
 
-    error.locator('button[aria-label="Retry"]').click()
-    expect(panel.replies).to_have_count(2)
-    expect(panel.user_messages.last).to_contain_text("/fail")
+    failed_turn = reply.get_attribute("data-turn")
+    error.locator('button[aria-label="Retry"]').click()  # replaces the turn in place
+    expect(panel.replies.last).not_to_have_attribute("data-turn", failed_turn or "")
     panel.wait_finished(panel.replies.last, "error")
+    expect(panel.replies).to_have_count(1)
+    expect(panel.user_messages).to_have_count(1)
+    expect(panel.user_messages.last).to_contain_text("/fail")
     expect(panel.replies.last.locator('[data-testid="error"]')).to_contain_text("on purpose")
     expect(panel.input).to_be_editable()
 
@@ -342,7 +345,7 @@ def test_dark_theme_and_screenshots(
     notebook: Notebook, server: ServerHandle, screenshot_dir: Path
 ) -> None:
     panel = ChatPanel.create(notebook, server.url, **AGENTS)
-    for prompt in ("What is 6*7?", "/code"):
+    for prompt in ("What is 6*7?", "/code", "/echo Math renders too: $e^{i\\pi} + 1 = 0$"):
         panel.wait_finished(panel.send(prompt))
     panel.input.blur()  # no focus ring in the README pictures
     transcript = panel.root.locator('[data-testid="transcript"]')

@@ -125,3 +125,10 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_url_without_scheme_is_refused_at_once_without_its_password() -> None:
+    with pytest.raises(errors.ConfigurationError, match=r"needs http:// or https://") as refused:
+        nbchat.Chat("user:s3cret@example.com:3026", dialect="chats", model="m", user_id="u")
+    assert "s3cret" not in str(refused.value)
+    assert refused.value._render_traceback_() == [f"ConfigurationError: {refused.value}"]

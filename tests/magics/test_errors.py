@@ -27,11 +27,8 @@ def test_mid_stream_failure_raises_and_keeps_the_partial_reply(kernel: Kernel) -
         "This reply will stop part way",
         "model_error",
     )
-    # The cell still shows what arrived, and says it failed.
-    assert text_of(execution) == (
-        "This reply will stop part way\n\n"
-        "[error (model_error): the demo model failed on purpose (/fail)]"
-    )
+    # The cell still shows what arrived; the error line below it says why, once.
+    assert text_of(execution) == "This reply will stop part way"
     assert kernel.current("history[-1].reply.status") == "error"
 
 
@@ -73,7 +70,7 @@ def test_silence_past_the_timeout_raises(kernel: Kernel, server: ServerHandle) -
     assert execution.error["ename"] == "StreamError"
     assert "timeout" in execution.error["evalue"].lower()
     assert kernel.eval("(slow.status, slow.text)") == ("error", "")
-    assert "timeout" in text_of(execution).lower()
+    assert "timeout" not in text_of(execution).lower()  # said once, by the error line
 
 
 def test_run_all_stops_at_the_failing_cell(server: ServerHandle) -> None:
@@ -91,3 +88,36 @@ def test_run_all_stops_at_the_failing_cell(server: ServerHandle) -> None:
     assert "the demo model failed on purpose" in str(failure.value)
     assert notebook.cells[3].outputs == []
     assert notebook.cells[3].execution_count is None
+
+
+def test_first_errors_are_one_line_that_says_what_to_do() -> None:
+    fresh = Kernel()  # nothing connected, no NBCHAT_* variables
+    try:
+        widget = fresh.run("from nbchat import ChatWidget\nChatWidget()")
+        [line] = widget.error["traceback"]
+        assert line.startswith("ConfigurationError: no server to chat with")
+        assert "%chat_connect URL" in line and "ChatWidget(base_url=...)" in line
+
+        fresh.ok("%load_ext nbchat")
+        no_scheme = fresh.run("%chat_connect example.com:3026 --model m --user-id u")
+        assert no_scheme.reply["ename"] == "UsageError"  # IPython prints it without traceback
+        line = no_scheme.reply["evalue"]
+        assert "needs http:// or https:// in front, e.g. http://example.com:3026" in line
+
+        helped = fresh.ok("%chat_connect --help")
+        assert "--token-env" in helped.stdout and helped.error is None
+    finally:
+        fresh.shutdown()
+
+
+def test_a_failed_reply_says_its_message_once(kernel: Kernel) -> None:
+    execution = kernel.run("%%chat\n/fail")
+    shown = "".join(
+        o["data"].get("text/plain", "") + o["data"].get("text/markdown", "")
+        for o in execution.visible
+        if o["output_type"] == "display_data"
+    )
+    [line] = execution.error["traceback"]
+    message = "the demo model failed on purpose (/fail)"
+    assert message in line and message not in shown
+    assert "This reply will stop part way" in shown

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bs4 import BeautifulSoup
+
 from nbchat.events import Done, ReasoningDelta, Reply, Source, TextDelta
-from nbchat.markdown import reply_markdown, reply_text
+from nbchat.markdown import reply_html, reply_text
 
 
 def reply_of(*events: object) -> Reply:
@@ -13,20 +15,28 @@ def reply_of(*events: object) -> Reply:
     return reply
 
 
+def soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
+
+
 def test_reasoning_only_when_asked() -> None:
     reply = reply_of(ReasoningDelta("first\nsecond"), TextDelta("Answer"), Done())
-    assert reply_markdown(reply) == "Answer"
+    assert soup(reply_html(reply)).get_text(" ", strip=True) == "Answer"
     assert reply_text(reply) == "Answer"
-    assert reply_markdown(reply, reasoning=True) == (
-        "> *Thinking:*\n>\n> first\n> second\n\nAnswer"
-    )
+    shown = soup(reply_html(reply, reasoning=True))
+    quote = shown.find("blockquote")
+    assert quote is not None
+    assert quote.get_text(" ", strip=True) == "Thinking: first second"
+    assert shown.get_text(" ", strip=True).endswith("Answer")
     assert reply_text(reply, reasoning=True) == "[thinking]\nfirst\nsecond\n[/thinking]\n\nAnswer"
 
 
 def test_hostile_reasoning_stays_inert() -> None:
     reply = reply_of(ReasoningDelta("<script>alert(1)</script>\n[x](javascript:alert(2))"), Done())
-    shown = reply_markdown(reply, reasoning=True)
-    assert "<script>" not in shown and "javascript:" not in shown
+    shown = soup(reply_html(reply, reasoning=True))
+    assert shown.find("script") is None
+    assert all("javascript:" not in (a.get("href") or "") for a in shown.find_all("a"))
+    assert "<script>alert(1)</script>" in shown.get_text()  # shown as text, not run
 
 
 def test_sources_are_links_only_for_http() -> None:
@@ -36,17 +46,20 @@ def test_sources_are_links_only_for_http() -> None:
         Source("https://example.com/a b)c", None),
     )
     reply = reply_of(TextDelta("See [1]."), Done(sources=sources))
-    assert reply_markdown(reply) == (
-        "See [1].\n\n**Sources:**\n\n"
-        "1. [Jupyter \\[docs\\]](https://jupyter.org/)\n"
-        "2. `evil`\n"
-        "3. [https://example.com/a b)c](https://example.com/a%20b%29c)"
-    )
+    shown = soup(reply_html(reply))
+    links = {a.get_text(): a["href"] for a in shown.find_all("a")}
+    assert links == {
+        "Jupyter [docs]": "https://jupyter.org/",
+        "https://example.com/a b)c": "https://example.com/a%20b%29c",
+    }
+    assert "evil" in shown.get_text()
     assert "2. evil <javascript:alert(1)>" in reply_text(reply)
 
 
 def test_cut_off_note() -> None:
     reply = reply_of(TextDelta("Once upon"), Done(finish_reason="length"))
-    assert reply_markdown(reply).endswith("*[cut off: the reply reached the token limit]*")
-    assert reply_text(reply).endswith("[cut off: the reply reached the token limit]")
-    assert reply_markdown(reply_of(TextDelta("Done."), Done(finish_reason="stop"))) == "Done."
+    note = "[cut off: the reply reached the token limit]"
+    assert soup(reply_html(reply)).get_text(" ", strip=True).endswith(note)
+    assert reply_text(reply).endswith(note)
+    done = reply_of(TextDelta("Done."), Done(finish_reason="stop"))
+    assert soup(reply_html(done)).get_text(" ", strip=True) == "Done."

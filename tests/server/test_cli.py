@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+
+from nbchat.__main__ import _scratch_copy
 
 NBCHAT = str(Path(sys.executable).with_name("nbchat"))
 
@@ -166,17 +168,6 @@ def stop(process: subprocess.Popen, signum: int, log: Path) -> tuple[int, str]:
     return process.wait(60), log.read_text()
 
 
-def wait_for_lab(runtime: Path, process: subprocess.Popen, timeout: float = 90) -> dict:
-    """The server info JupyterLab writes once it is listening."""
-    deadline = time.monotonic() + timeout
-    while not (found := list(runtime.glob("jpserver-*.json"))):
-        assert process.poll() is None, "the demo ended early"
-        assert time.monotonic() < deadline, "JupyterLab never started serving"
-        time.sleep(0.2)
-    time.sleep(0.2)  # the file is written just before the server answers
-    return json.loads(found[0].read_text())
-
-
 def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(
     demo, tmp_path: Path
 ) -> None:
@@ -184,26 +175,34 @@ def test_demo_opens_jupyterlab_on_the_quickstart_pointed_at_its_server(
     url = f"http://127.0.0.1:{port}"
     process, lab = demo("--port", str(port))
     wait_until_serving(url, process)
-    root = ["--allow-root"] if os.geteuid() == 0 else []
-    arguments = ["-m", "jupyterlab", "--no-browser", *root, "notebooks/quickstart.ipynb"]
-    assert lab.cmdline()[1:] == arguments
-    quickstart = Path(lab.cwd(), "notebooks", "quickstart.ipynb")
-    assert quickstart.is_file()
+    assert lab.cmdline()[1:4] == ["-m", "jupyterlab", "--no-browser"]
+    assert lab.cmdline()[-1] != "notebooks/quickstart.ipynb"
+    # JupyterLab works on a scratch copy, never on the repository's notebook.
+    scratch = Path(lab.cwd())
+    assert scratch.name == ".demo"
+    assert (scratch / "quickstart.ipynb").is_file()
+    assert (scratch.parent / "notebooks" / "quickstart.ipynb").is_file()
     lab_env = lab.environ()
     assert lab_env["NBCHAT_BASE_URL"] == lab_env["NBCHAT_DEMO_URL"] == url
     assert lab_env["NBCHAT_DIALECT"] == "chats"
     assert lab_env["NBCHAT_MODEL"] and lab_env["NBCHAT_USER_ID"]
-    # JupyterLab really runs and serves the notebook
-    info = wait_for_lab(tmp_path / "runtime", process)
-    path = quickstart.relative_to(info["root_dir"]).as_posix()
+    # It prints the quickstart's own URL, which opens the notebook.
+    deadline = time.monotonic() + 90
+    while "Open the quickstart: " not in (log := (tmp_path / "demo.log").read_text()):
+        assert process.poll() is None and time.monotonic() < deadline, log
+        time.sleep(0.2)
+    printed = log.split("Open the quickstart: ")[1].split()[0]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/lab/tree/quickstart\.ipynb\?token=\w+", printed)
+    base, token = printed.split("/lab/tree/")[0], printed.split("token=")[1]
     notebook = httpx.get(
-        f"{info['url']}api/contents/{path}", params={"token": info["token"], "content": 0}
+        f"{base}/api/contents/quickstart.ipynb", params={"token": token, "content": 0}
     )
     assert notebook.status_code == 200 and notebook.json()["type"] == "notebook"
+    assert httpx.get(printed).status_code == 200
 
     code, output = stop(process, signal.SIGINT, tmp_path / "demo.log")
     assert code == 0, output
-    assert output.startswith(f"nbchat demo server on {url}; starting JupyterLab\n")
+    assert f"nbchat demo server on {url}; starting JupyterLab\n" in output
     lab.wait(10)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url)
@@ -222,3 +221,17 @@ def test_demo_uses_a_free_port_when_3026_is_taken_and_stops_on_kill(demo, tmp_pa
     code, output = stop(process, signal.SIGTERM, tmp_path / "demo.log")
     assert code == 0, output
     lab.wait(10)  # a plain kill of the demo takes JupyterLab down too
+
+
+def test_demo_keeps_the_users_copy_until_reset(tmp_path: Path) -> None:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "quickstart.ipynb").write_text("original")
+    scratch = _scratch_copy(tmp_path, reset=False)
+    copy = scratch / "quickstart.ipynb"
+    assert copy.read_text() == "original"
+    copy.write_text("my experiments")
+    assert _scratch_copy(tmp_path, reset=False) == scratch
+    assert copy.read_text() == "my experiments"
+    assert (tmp_path / "notebooks" / "quickstart.ipynb").read_text() == "original"
+    _scratch_copy(tmp_path, reset=True)
+    assert copy.read_text() == "original"

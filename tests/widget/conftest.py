@@ -21,6 +21,7 @@ class RecordingComm(BaseComm):
 
     def __init__(self, **kwargs: Any) -> None:
         self.sent: list[tuple[float, dict[str, Any]]] = []
+        self.last_buffers: list[bytes] = []
         self._lock = threading.Lock()
         super().__init__(**kwargs)
 
@@ -34,6 +35,8 @@ class RecordingComm(BaseComm):
     ) -> None:
         with self._lock:
             self.sent.append((time.monotonic(), data or {}))
+            if buffers:
+                self.last_buffers = [bytes(b) for b in buffers]
 
     def customs(self) -> list[dict[str, Any]]:
         """Custom messages (the streaming protocol), in order."""

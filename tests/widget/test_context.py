@@ -100,15 +100,16 @@ def test_over_the_budget_or_with_a_missing_variable_nothing_is_sent(
     assert widget.status == "idle"
 
 
-def test_retry_attaches_the_same_variables_again(shell: InteractiveShell, make_widget) -> None:
+def test_regenerate_attaches_the_same_variables_again(shell: InteractiveShell, make_widget) -> None:
     widget = make_widget()
     widget.ask("/echo hi", context=["note"])
     widget.wait(10)
     assert widget.messages[-1]["text"].endswith("`note`:\nhello")
     shell.user_ns["note"] = "changed since"
-    recorder(widget).from_view({"type": "retry", "turn": widget.messages[-1]["turn"]})
+    recorder(widget).from_view({"type": "regenerate", "turn": widget.messages[-1]["turn"]})
     widget.wait(10)
-    user, assistant = widget.messages[-2:]
+    assert len(widget.messages) == 2  # replaced in place
+    user, assistant = widget.messages
     assert user["text"] == "/echo hi"
     assert user["context"] == [{"name": "note", "text": "changed since"}]
     assert assistant["text"].endswith("`note`:\nchanged since")

@@ -214,6 +214,9 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
         for i, t in enumerate(m["tool_calls"])
     ]
     final = [u for u in updates if u["done"]]
+    # The demo model says "Let me use the calculator." before calling it: the card goes there.
+    offset = len("Let me use the calculator.")
+    assert reply.text[:offset] == "Let me use the calculator."
     assert final[-1] == {
         "index": 0,
         "name": "calculator",
@@ -221,6 +224,7 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
         "id": None,
         "result": "14",
         "done": True,
+        "offset": offset,
     }
     assert widget.messages[-1]["tool_calls"] == [
         {
@@ -229,13 +233,16 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
             "id": None,
             "result": "14",
             "done": True,
+            "offset": offset,
         }
     ]
 
 
-def test_errors_are_committed_and_retry_sends_again(make_widget) -> None:
+def test_regenerate_replaces_the_failed_turn_in_place(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
+    widget.ask("/echo first")
+    widget.wait(10)
     widget.ask("/fail")
     reply = widget.wait(10)
 
@@ -243,10 +250,49 @@ def test_errors_are_committed_and_retry_sends_again(make_widget) -> None:
     failed = widget.messages[-1]
     assert failed["status"] == "error" and failed["error"]["message"]
     assert failed["text"] == reply.text and reply.text  # the partial text stays
+    failed_turn = widget.chat.history[-1]
 
-    comm.from_view({"type": "retry", "turn": failed["turn"]})
+    comm.from_view({"type": "regenerate", "turn": failed["turn"]})
+    again = widget.wait(10)
+    assert again is not None and again.status == "error"
+    assert [m["text"] for m in widget.messages if m["role"] == "user"] == ["/echo first", "/fail"]
+    assert len(widget.messages) == 4
+    assert failed["turn"] not in {m["turn"] for m in widget.messages}
+    assert failed_turn not in widget.chat.history
+    assert [t.user for t in widget.chat.history] == ["/echo first", "/fail"]
+
+
+def test_regenerate_a_good_reply_and_edit_the_last_message(make_widget) -> None:
+    widget = make_widget()
+    widget.ask("/echo one")
     widget.wait(10)
-    assert [m["text"] for m in widget.messages if m["role"] == "user"] == ["/fail", "/fail"]
+    first_key = widget.messages[-1]["turn"]
+    widget.regenerate()
+    widget.wait(10)
+    assert [m["text"] for m in widget.messages] == ["/echo one", "one"]
+    assert widget.messages[-1]["turn"] != first_key
+
+    widget.regenerate(widget.messages[-1]["turn"], text="/echo two")
+    widget.wait(10)
+    assert [m["text"] for m in widget.messages] == ["/echo two", "two"]
+    assert [t.user for t in widget.chat.history] == ["/echo two"]
+
+
+def test_regenerate_refuses_an_earlier_turn_and_while_streaming(make_widget) -> None:
+    widget = make_widget()
+    widget.ask("/echo a")
+    widget.wait(10)
+    earlier = widget.messages[-1]["turn"]
+    widget.ask("/echo b")
+    widget.wait(10)
+    with pytest.raises(nbchat.errors.ConfigurationError, match="only the last turn"):
+        widget.regenerate(earlier)
+    widget.ask("/stream 500 10 10")
+    with pytest.raises(NbchatError, match="still streaming"):
+        widget.regenerate()
+    widget.stop()
+    widget.wait(5)
+    assert [t.user for t in widget.chat.history] == ["/echo a", "/echo b", "/stream 500 10 10"]
 
 
 def test_http_error_before_the_stream_shows_the_server_message(server, make_widget) -> None:

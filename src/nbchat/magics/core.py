@@ -207,8 +207,14 @@ class ChatMagics(Magics):
             self.shell.user_ns[args.out] = reply
         if view is not None:
             view.close()
-        if not args.quiet:
-            show_final(reply, args.format, events.turn.provenance(), reasoning=args.reasoning)
+        if not args.quiet:  # a failure's message shows once: in the exception raised below
+            show_final(
+                reply,
+                args.format,
+                events.turn.provenance(),
+                reasoning=args.reasoning,
+                status=failure is None,
+            )
         if line_mode:  # the cell shows the reply already (or was asked not to): not again
             self.on_screen.mark(reply)
         if args.format == "code" and reply.status == "complete":

@@ -82,17 +82,19 @@ def show_final(
     provenance: dict[str, Any] | None = None,
     *,
     reasoning: bool = False,
+    status: bool = True,
 ) -> None:
     """The reply's final output: rendered (sanitized HTML) and plain text, or plain text only;
-    the reasoning only when asked (`--reasoning`). `provenance` (`Turn.provenance()`) goes in
-    the output's metadata under "nbchat", so a saved notebook says where the answer came from
-    (nbval does not compare output metadata).
+    the reasoning only when asked (`--reasoning`); `status=False` leaves out the error/stopped
+    line when the cell's one-line exception says it instead. `provenance`
+    (`Turn.provenance()`) goes in the output's metadata under "nbchat", so a saved notebook
+    says where the answer came from (nbval does not compare output metadata).
 
     Never `text/markdown`: front ends would render it with their own parsers (see safe_html).
     """
-    data = {"text/plain": reply_text(reply, reasoning=reasoning)}
+    data = {"text/plain": reply_text(reply, reasoning=reasoning, status=status)}
     if fmt != "text":
-        data["text/html"] = reply_html(reply, reasoning=reasoning)
+        data["text/html"] = reply_html(reply, reasoning=reasoning, status=status)
     metadata = {"nbchat": provenance} if provenance is not None else None
     display(data, raw=True, metadata=metadata)
 
