@@ -17,7 +17,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import httpx
@@ -55,6 +55,15 @@ class ClientConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "token", clean_token(self.token))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles (a batch's Chat sent to Dask workers) carry the settings only; what is read
+        or built from them (the cookie jar, the masker, the proxy) is made again on arrival."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         # Never show the token or cookie values.

@@ -7,6 +7,7 @@ import json
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 from nbclient import NotebookClient
 
 from nbchat.errors import ConfigurationError
@@ -39,10 +40,15 @@ def test_saved_panel_carries_its_transcript_and_small_state(server: ServerHandle
     (output,) = notebook.cells[0].outputs  # updated in place as the turns finished
     data = output["data"]
     assert "application/vnd.jupyter.widget-view+json" in data
-    markdown, plain = data["text/markdown"], data["text/plain"]
-    assert f"chats · model demo · {server.url}" in markdown
-    assert "**bold**" in markdown and "second turn" in markdown
-    assert "<img" not in markdown and "javascript:" not in markdown  # inert anywhere
+    html, plain = data["text/html"], data["text/plain"]
+    assert "text/markdown" not in data  # no front end's Markdown parser sees model text
+    page = BeautifulSoup(html, "html.parser")
+    assert f"chats · model demo · {server.url}" in page.get_text()
+    assert page.find("strong", string="bold") is not None and "second turn" in page.get_text()
+    assert page.find("img") is None and page.find("script") is None  # inert anywhere
+    assert all(
+        a.get("href", "").startswith(("http://", "https://")) for a in page.find_all("a", href=True)
+    )
     assert "You: /echo second turn" in plain
 
     model_id = data["application/vnd.jupyter.widget-view+json"]["model_id"]
@@ -59,15 +65,18 @@ def test_export_formats_stay_inert(make_widget) -> None:
     widget.ask(HOSTILE)
     widget.wait(10)
 
+    # Markdown is the conversation as written, like JSON: data for the user's own tools.
     markdown = widget.export("markdown")
     assert markdown.startswith("# Chat (chats · model gpt-4 · http://127.0.0.1:")
-    assert "**bold**" in markdown and "<img" not in markdown and "javascript:" not in markdown
+    assert HOSTILE.removeprefix("/echo ") in markdown
 
     page = widget.export("html")
     assert page.startswith("<!DOCTYPE html>")
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert "<strong>bold</strong>" in page
-    assert "<img" not in page and "<script" not in page and 'href="javascript' not in page
+    parsed = BeautifulSoup(page, "html.parser")
+    assert parsed.find("img") is None and parsed.find("script") is None
+    assert all(not a["href"].startswith("javascript") for a in parsed.find_all("a", href=True))
 
     data = json.loads(widget.export("json"))
     assert data["backend"].startswith("chats · model gpt-4")
