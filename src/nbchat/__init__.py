@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from . import errors, events
 from .chat import Chat, EventStream
 from .errors import NbchatError, StreamError
-from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, Usage
+from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, ToolStatus, Usage
+from .tools import Tool, tool
 from .turn import Turn
 
 if TYPE_CHECKING:
@@ -36,14 +37,17 @@ __all__ = [
     "Start",
     "StreamError",
     "TextDelta",
+    "Tool",
     "ToolCall",
     "ToolResult",
+    "ToolStatus",
     "Turn",
     "Usage",
     "errors",
     "events",
     "load_ipython_extension",
     "start_server",
+    "tool",
 ]
 
 _LAZY = {

@@ -219,6 +219,7 @@ class EventStream:
         self._closed = False
         self._stopped = False
         self._iterator: Iterator[Event] | None = None
+        turn.reply.on_stop(self.stop)  # `reply.stop()` stops the stream too
 
     @property
     def reply(self) -> Reply:
@@ -279,7 +280,7 @@ class EventStream:
         """Stop now, from any thread: the response closes and the reply is kept, stopped."""
         with self._lock:
             self._stopped = True
-            self.reply.stop()
+        self.reply.stop()  # its hook calls this method again: harmless, both steps are once
         self._end()
 
     def close(self) -> None:
@@ -403,6 +404,7 @@ class AsyncEventStream:
         self._closed = False
         self._stopped = False
         self._iterator: AsyncIterator[Event] | None = None
+        turn.reply.on_stop(self.stop)
 
     @property
     def reply(self) -> Reply:

@@ -119,7 +119,8 @@ def test_import_is_light() -> None:
     code = (
         "import sys, nbchat\n"
         "heavy = [m for m in ('nbchat.server', 'nbchat.widget', 'nbchat.magics', 'anywidget',"
-        " 'ipywidgets', 'IPython', 'starlette', 'uvicorn', 'jupyter_client') if m in sys.modules]\n"
+        " 'ipywidgets', 'IPython', 'starlette', 'uvicorn', 'jupyter_client', 'pydantic',"
+        " 'docstring_parser') if m in sys.modules]\n"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

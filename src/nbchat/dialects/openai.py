@@ -75,6 +75,7 @@ class OpenAIDialect(Dialect[OpenAISettings]):
         " `Authorization: Bearer`"
     )
     settings = OpenAISettings
+    client_tools = True
     # As users of the OpenAI SDKs expect: these variables first, then nbchat's.
     connection = (
         dataclasses.replace(
@@ -86,7 +87,12 @@ class OpenAIDialect(Dialect[OpenAISettings]):
     )
 
     def request(
-        self, settings: OpenAISettings, history: Sequence[Turn], *, stream: bool
+        self,
+        settings: OpenAISettings,
+        history: Sequence[Turn],
+        *,
+        stream: bool,
+        tools: Sequence[Mapping[str, Any]] = (),
     ) -> HttpRequest:
         params = settings.params or {}
         reserved = sorted(RESERVED & set(params))
@@ -101,6 +107,8 @@ class OpenAIDialect(Dialect[OpenAISettings]):
         }
         if stream:
             body["stream_options"] = {"include_usage": True}
+        if tools:
+            body["tools"] = [{"type": "function", "function": dict(spec)} for spec in tools]
         body.update(params)
         headers = SSE_HEADERS if stream else JSON_HEADERS
         return HttpRequest("POST", "/chat/completions", body, headers)
@@ -318,9 +326,10 @@ def conversation_messages(system: str | None, history: Sequence[Turn]) -> list[d
     """The `messages` array for a conversation ending with the turn being sent: the system
     message, then each earlier turn's user message and what the assistant answered, in the
     order it happened (text, tool calls that got results, their results, more text), then the
-    new user message. A stopped or failed reply's partial text counts, as the user saw it.
-    Reasoning is not sent back, as OpenAI and DeepSeek ask; tool calls with no result are left
-    out (the API rejects a call without its result)."""
+    new user message, then what this turn's earlier rounds produced while kernel-side tools
+    run (the calls and their results). A stopped or failed reply's partial text counts, as the
+    user saw it. Reasoning is not sent back, as OpenAI and DeepSeek ask; tool calls with no
+    result are left out (the API rejects a call without its result)."""
     messages: list[dict[str, Any]] = []
     if system:
         messages.append({"role": "system", "content": system})
@@ -328,6 +337,7 @@ def conversation_messages(system: str | None, history: Sequence[Turn]) -> list[d
         messages.append({"role": "user", "content": turn.user})
         messages.extend(_assistant_messages(turn.reply))
     messages.append({"role": "user", "content": history[-1].user})
+    messages.extend(_assistant_messages(history[-1].reply))
     return messages
 
 
