@@ -149,15 +149,18 @@ class Chat:
         """Let the model call `function` (a plain function or a `@nbchat.tool`); a tool of the
         same name is replaced. Returns the Tool. Raises ConfigurationError when the dialect
         cannot run client-side tools or the function cannot be described (`nbchat.tools`)."""
+        self._check_client_tools()
+        made = as_tool(function)
+        with self._lock:
+            self._tools[made.name] = made
+        return made
+
+    def _check_client_tools(self) -> None:
         if not self._dialect.client_tools:
             raise ConfigurationError(
                 f"the {self.dialect} dialect runs no tools in the kernel (its server runs its "
                 "own); use dialect='openai'"
             )
-        made = as_tool(function)
-        with self._lock:
-            self._tools[made.name] = made
-        return made
 
     def remove_tool(self, name: str) -> None:
         """Stop offering the tool `name` (KeyError when there is none)."""
@@ -212,6 +215,8 @@ class Chat:
         model: str | None = None,
         whole: bool = False,
         ask: Asker | None = None,
+        tools: Sequence[Tool | Callable[..., Any]] = (),
+        approve: Approve | None = None,
     ) -> EventStream:
         """The reply to `text` as a handle: `with chat.stream(text) as events: for event in
         events: ...`; `events.turn`, `events.reply`, `events.stop()`.
@@ -221,12 +226,17 @@ class Chat:
         `model` setting). With tools, the turn runs them until the model answers
         (`nbchat.toolloop`); a call that needs approval waits for `ask(call)` when given, else
         for `decide(call.id, ...)` (the panel's buttons, or your code after the "pending"
-        `ToolStatus` event). Raises ConfigurationError for an empty message; opening raises
-        the typed HTTP errors (see `EventStream`).
+        `ToolStatus` event). `tools` adds tools for this message only, `approve` overrides the
+        Chat's policy for it. Raises ConfigurationError for an empty message or a tool the
+        dialect cannot run; opening raises the typed HTTP errors (see `EventStream`).
         """
+        if approve is not None:
+            check_approve(approve)
+        if tools:
+            self._check_client_tools()
+        tools_now = {**self.tools, **{made.name: made for made in map(as_tool, tools)}}
         turn = self._new_turn(text)
-        tools = self.tools
-        specs = [item.spec() for item in tools.values()]
+        specs = [item.spec() for item in tools_now.values()]
 
         def new_round() -> Source:
             if whole:
@@ -243,9 +253,10 @@ class Chat:
 
             return SSESource(open_response, self._decoder())
 
-        if not tools:
+        if not tools_now:
             return EventStream(new_round(), turn, self._notify, self.timeout)
-        loop = ToolLoop(new_round, tools, self.approve, self.max_tool_rounds, ask)
+        policy = approve if approve is not None else self.approve
+        loop = ToolLoop(new_round, tools_now, policy, self.max_tool_rounds, ask)
         with self._lock:
             self._loops.append(loop)
 
@@ -425,4 +436,5 @@ class Chat:
             if setup is not None:
                 target = self._dialect.prepared(target, self._http().post_json(setup))
             target = self._remember(target)
-        return self._dialect.request(target, self._upto(turn), stream=stream, tools=tools)
+        extra = {"tools": tools} if tools else {}  # only `client_tools` dialects get some
+        return self._dialect.request(target, self._upto(turn), stream=stream, **extra)

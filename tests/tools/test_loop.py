@@ -200,18 +200,21 @@ def test_max_tool_rounds_ends_with_a_clear_error(server: ServerHandle) -> None:
 @pytest.mark.parametrize("how", ["stream.stop", "reply.stop"])
 def test_stop_cancels_mid_loop_keeping_what_happened(server: ServerHandle, how: str) -> None:
     release = threading.Event()
-    running = threading.Event()
 
     @nbchat.tool(timeout=30)
     def slow() -> str:
-        running.set()
         release.wait(30)
         return "late"
 
     chat = openai(server, [slow, price])
     events = chat.stream('/tool price {"ticker": "ACME"}\n/tool slow {}')
     stopper = events.stop if how == "stream.stop" else events.reply.stop
-    threading.Thread(target=lambda: running.wait(10) and stopper()).start()
+
+    def stop_after_the_fast_result(kind: str, turn: Turn, event: Event | None) -> None:
+        if isinstance(event, ToolResult):  # `slow` runs by now: both started before results
+            threading.Thread(target=stopper).start()
+
+    chat.subscribe(stop_after_the_fast_result)
     started = time.monotonic()
     with events:
         seen = list(events)

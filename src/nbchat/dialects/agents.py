@@ -7,7 +7,7 @@ Source: the "Stream Message" API page (specs/agents-stream-message.txt).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +47,7 @@ class AgentsDialect(Dialect[AgentsSettings]):
         return replace(settings, session_id=f"sess_{uuid.uuid4().hex}"), None
 
     def request(
-        self,
-        settings: AgentsSettings,
-        history: Sequence[Turn],
-        *,
-        stream: bool,
-        tools: Sequence[Mapping[str, Any]] = (),  # no client tools: the server runs its own
+        self, settings: AgentsSettings, history: Sequence[Turn], *, stream: bool
     ) -> HttpRequest:
         body = {"agent_id": settings.agent_id, "message": history[-1].user}
         if settings.session_id:

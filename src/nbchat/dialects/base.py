@@ -21,7 +21,7 @@ The shapes, in one place:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -115,21 +115,15 @@ class Dialect(ABC, Generic[S]):
         return settings
 
     @abstractmethod
-    def request(
-        self,
-        settings: S,
-        history: Sequence[Turn],
-        *,
-        stream: bool,
-        tools: Sequence[Mapping[str, Any]] = (),
-    ) -> HttpRequest:
+    def request(self, settings: S, history: Sequence[Turn], *, stream: bool) -> HttpRequest:
         """The request that sends `history[-1].user`; `stream` picks the streaming endpoint
         (SSE) or the one answered with a single JSON object. Raises ConfigurationError where
         the format has no such endpoint.
 
-        `tools` (only for `client_tools` dialects): the kernel-side tools the model may call,
-        each `{"name", "description", "parameters"}` (a JSON schema). While they run,
-        `history[-1].reply` holds the turn's earlier rounds: calls and their results."""
+        A `client_tools` dialect also takes `tools=`: the kernel-side tools the model may
+        call, each `{"name", "description", "parameters"}` (a JSON schema); it is passed only
+        when there are some. While they run, `history[-1].reply` holds the turn's earlier
+        rounds: the calls and their results."""
 
     def parse_reply(self, body: Any) -> Reply:
         """A complete Reply from the non-streaming endpoint's JSON answer (its events, ending

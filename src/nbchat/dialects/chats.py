@@ -6,7 +6,7 @@ Source: the "Create Message" API pages (specs/chats-create-message*.txt).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -64,12 +64,7 @@ class ChatsDialect(Dialect[ChatsSettings]):
         return replace(settings, chat_id=str(chat_id))
 
     def request(
-        self,
-        settings: ChatsSettings,
-        history: Sequence[Turn],
-        *,
-        stream: bool,
-        tools: Sequence[Mapping[str, Any]] = (),  # no client tools: the server runs its own
+        self, settings: ChatsSettings, history: Sequence[Turn], *, stream: bool
     ) -> HttpRequest:
         body: dict[str, Any] = {
             "content": history[-1].user,

@@ -22,9 +22,11 @@ from ..errors import ConfigurationError, NbchatError
 from ..events import Reply
 from ..markdown import first_code_block, turns_markdown, turns_text
 from ..session import Session, session
+from ..toolloop import ask_with_input
 from .connect import DemoServer, connect, connect_parser
 from .display import LiveView, OnScreen, show_final
 from .options import chat_arguments, interpolate, split_options
+from .tools import TOOL_STEPS, named_tools, tools_listing
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -35,7 +37,7 @@ __all__ = ["ChatMagics"]
 
 @magics_class
 class ChatMagics(Magics):
-    """`%%chat`, `%chat`, `%chat_connect`, `%chat_new`, `%chat_history`."""
+    """`%%chat`, `%chat`, `%chat_connect`, `%chat_tools`, `%chat_new`, `%chat_history`."""
 
     shell: InteractiveShell  # always given (see __init__), never None
 
@@ -63,12 +65,14 @@ class ChatMagics(Magics):
         args = parse_argstring(self.chat, options)
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"-o needs a variable name, not {args.out!r}")
+        namespace = {**self.shell.user_ns, **(local_ns or {})}
         if not args.no_interpolate:
-            text = interpolate(text, {**self.shell.user_ns, **(local_ns or {})})
+            text = interpolate(text, namespace)
         text = text.strip()
         if not text:
             raise UsageError("nothing to send: write a message after %chat or in the cell")
-        reply = self._exchange(text, args, line_mode=cell is None)
+        tools = named_tools(args.tools, namespace)
+        reply = self._exchange(text, args, tools, line_mode=cell is None)
         return reply if cell is None else None
 
     @line_magic
@@ -89,6 +93,15 @@ class ChatMagics(Magics):
             return
         chat, token_env = connect(args, self.demo)
         self.session.use(chat, token_env=token_env)  # silent: the demo's port stays out
+
+    @line_magic
+    def chat_tools(self, line: str) -> None:
+        """List the tools the current conversation offers the model (`Chat(tools=...)`,
+        `chat.add_tool`), with their parameters, approval and timeout."""
+        if line.strip():
+            raise UsageError("%chat_tools takes no arguments; %%chat --tools a,b adds some")
+        chat = self._chat()
+        print(tools_listing(chat))
 
     @line_magic
     def chat_new(self, line: str) -> None:
@@ -117,7 +130,7 @@ class ChatMagics(Magics):
         except ConfigurationError as exc:
             raise UsageError(f"{exc}; or run %chat_connect URL (or %chat_connect --demo)") from None
 
-    def _exchange(self, text: str, args: Namespace, *, line_mode: bool) -> Reply:
+    def _exchange(self, text: str, args: Namespace, tools: list[Any], *, line_mode: bool) -> Reply:
         """Send, show, capture; then raise if the reply did not complete."""
         chat = self._chat()
         if args.new:
@@ -125,13 +138,23 @@ class ChatMagics(Magics):
         # Only a kernel's front end can update an output in place; a terminal would reprint it.
         live = not (args.quiet or args.no_stream) and getattr(self.shell, "kernel", None)
         view = LiveView(args.format, reasoning=args.reasoning) if live else None
-        events = chat.stream(text, model=args.model, whole=args.no_stream)
+        try:
+            events = chat.stream(
+                text,
+                model=args.model,
+                whole=args.no_stream,
+                ask=ask_with_input,
+                tools=tools,
+                approve=args.approve,
+            )
+        except ConfigurationError as exc:
+            raise UsageError(str(exc)) from None
         failure: BaseException | None = None
         try:
             with events:
-                for _ in events:
+                for event in events:
                     if view is not None:
-                        view.update(events.reply)
+                        view.update(events.reply, urgent=isinstance(event, TOOL_STEPS))
             events.reply.raise_for_status()
         except (KeyboardInterrupt, NbchatError) as exc:
             failure = exc

@@ -33,6 +33,16 @@ def chat_arguments(func: Any) -> Any:
             help="show the model's reasoning too (it is always kept in the Reply)",
         ),
         argument("--no-interpolate", action="store_true", help="send {braces} as they are written"),
+        argument(
+            "--tools",
+            metavar="NAMES",
+            help="functions from the notebook the model may call for this message, e.g. a,b",
+        ),
+        argument(
+            "--approve",
+            choices=["auto", "ask", "never"],
+            help="who lets tool calls run for this message (default: the chat's approve=)",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
