@@ -6,6 +6,11 @@ export interface ToolCall {
   id: string | null;
   result: unknown;
   done: boolean;
+  /** Kernel-side tools: pending (waiting for approval), running, done, error, denied,
+   * cancelled; absent or null for a call nothing acted on yet. */
+  status?: "pending" | "running" | "done" | "error" | "denied" | "cancelled" | null;
+  /** Seconds the tool ran, once it has. */
+  elapsed?: number | null;
 }
 
 export interface Usage {
@@ -72,7 +77,8 @@ export type ViewMessage =
   | { type: "send"; text: string }
   | { type: "stop" }
   | { type: "retry"; turn: string }
-  | { type: "new" };
+  | { type: "new" }
+  | { type: "decide"; id: string; approved: boolean };
 
 export interface WidgetState {
   messages: Message[];

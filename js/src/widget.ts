@@ -9,7 +9,10 @@
  *   [data-testid="message-assistant"]    an assistant turn; data-turn, data-status
  *                                        (streaming | complete | error | incomplete | stopped)
  *   [data-testid="streaming"]            streaming indicator inside a live assistant message
- *   [data-testid="tool-card"]            a tool call; data-state="pending" | "done"
+ *   [data-testid="tool-card"]            a tool call; data-state (see toolcard.ts toolState):
+ *                                        pending | running | done | error | denied | cancelled
+ *                                        | requested; data-approval="ask" with buttons
+ *                                        [data-testid="tool-approve"] / [data-testid="tool-deny"]
  *   [data-testid="usage"]                token usage line of a reply
  *   [data-testid="error"]                error box (role="alert") with the server's message
  *                                        (also for status "incomplete"); "Stopped" note when stopped
@@ -36,6 +39,7 @@ import {
   toolCards,
   userMessage,
 } from "./render";
+import type { ToolHooks } from "./toolcard";
 import type { KernelMessage, Message, ViewMessage, WidgetState } from "./types";
 import "./widget.css";
 
@@ -70,6 +74,10 @@ export class ChatView {
   private frameQueued = false;
   private lastRenderMs = 0;
   private readonly cleanups: Array<() => void> = [];
+  private readonly toolHooks: ToolHooks = {
+    decide: (id, approved) => this.post({ type: "decide", id, approved }),
+    runningSince: new Map(),
+  };
 
   constructor(private readonly model: Model) {
     this.root = el("div", "nbchat");
@@ -318,10 +326,10 @@ export class ChatView {
       }
       // Arguments still streaming are text: their length changes the key, so the card grows.
       const toolsKey = turn.tool_calls
-        .map((c) => `${c.name}:${c.done}:${typeof c.args === "string" ? c.args.length : ""}`)
+        .map((c) => `${c.name}:${c.done}:${c.status}:${typeof c.args === "string" ? c.args.length : ""}`)
         .join(",");
       if (toolsKey !== view.toolsKey) {
-        const cards = toolCards(turn.tool_calls);
+        const cards = toolCards(turn.tool_calls, false, this.toolHooks);
         if (view.tools) view.tools.replaceWith(cards);
         else view.markdown.element.before(cards);
         view.tools = cards;

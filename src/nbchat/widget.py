@@ -14,7 +14,8 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   turn_end   {turn, status}                   sent after the turn was committed to `messages`
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
-{"type": "retry", "turn"}, {"type": "new"}. Other messages (anywidget's own, e.g. commands)
+{"type": "retry", "turn"}, {"type": "new"}, {"type": "decide", "id", "approved"} (a tool call's
+Approve / Deny). Other messages (anywidget's own, e.g. commands)
 are left to anywidget: `Widget.send` keeps its ipywidgets meaning.
 """
 
@@ -41,6 +42,7 @@ from .events import (
     ToolCall,
     ToolCallDelta,
     ToolResult,
+    ToolStatus,
     join_parts,
 )
 from .session import current_chat
@@ -150,6 +152,12 @@ class ChatWidget(anywidget.AnyWidget):
             self._ended.update(self._live)  # a turn still streaming elsewhere stays out
             self._live.clear()
             self.messages = []
+
+    def decide(self, call_id: str, approved: bool) -> None:
+        """Approve or deny a tool call waiting for approval, as the card's buttons do
+        (`Chat.decide`); a call no longer waiting is logged and ignored."""
+        if not self._chat.decide(call_id, approved):
+            log.warning("chat widget: no tool call %r is waiting for approval", call_id)
 
     def on_reply(self, callback: ReplyCallback, remove: bool = False) -> None:
         """Call `callback(reply)` whenever a turn finishes (whoever sent it)."""
@@ -261,6 +269,8 @@ class ChatWidget(anywidget.AnyWidget):
                 self.retry(str(content.get("turn", "")))
             elif kind == "new":
                 self.new()
+            elif kind == "decide":
+                self.decide(str(content.get("id", "")), content.get("approved") is True)
             elif kind is not None:
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
@@ -307,7 +317,7 @@ class _LiveTurn:
         elif isinstance(event, ReasoningDelta):
             self._reasoning.append(event.text)
             self._pending_reasoning.append(event.text)
-        elif isinstance(event, ToolCallDelta | ToolCall | ToolResult):
+        elif isinstance(event, ToolCallDelta | ToolCall | ToolStatus | ToolResult):
             if isinstance(event, ToolCallDelta):
                 self._arriving[_call_key(event)] = event
             elif isinstance(event, ToolCall):
