@@ -180,24 +180,30 @@ class ToolLoop:
             log.warning("approve= function failed on %s: %s", call.name, exc)
             return f"denied: the approval function failed ({type(exc).__name__}: {exc})"
 
-    def _wait_for(self, call: ToolCall) -> bool | str | None:
-        """The decision on one call: from `ask`, else from `decide`; None once closed."""
+    def _verdicts(self, asked: list[_Asked]) -> Iterator[tuple[_Asked, bool | str]]:
+        """Each asked call with its decision, as decisions come: from `ask` in call order,
+        else from `decide` in whatever order the user answers. Ends early once closed."""
         if self._ask is not None:
-            return self._ask(call)
-        key = call.id or ""
-        with self._decided:
-            while key not in self._decisions:
-                if self._closed.is_set():
-                    return None
-                self._decided.wait(self.POLL)
-            self._waiting.discard(key)
-            return True if self._decisions.pop(key) else DENIED
+            for item in asked:
+                yield item, self._ask(item[0])
+            return
+        remaining = {item[0].id or "": item for item in asked}
+        while remaining:
+            with self._decided:
+                while not (decided := remaining.keys() & self._decisions.keys()):
+                    if self._closed.is_set():
+                        return
+                    self._decided.wait(self.POLL)
+                key = min(decided, key=list(remaining).index)
+                self._waiting.discard(key)
+                approved = self._decisions.pop(key)
+            yield remaining.pop(key), True if approved else DENIED
 
     # -- running ------------------------------------------------------------------------
 
     def _run_round(self, calls: list[ToolCall]) -> Iterator[Event]:
         finished: queue.Queue[_Run] = queue.Queue()
-        asked: list[tuple[ToolCall, Tool, dict[str, Any]]] = []
+        asked: list[_Asked] = []
         running: list[_Run] = []
         for call in calls:
             tool = self._tools.get(call.name)
@@ -212,8 +218,9 @@ class ToolLoop:
                 continue
             verdict = self._policy(tool, call)
             if verdict is None:
-                with self._decided:
-                    self._waiting.add(call.id or "")
+                if self._ask is None:
+                    with self._decided:
+                        self._waiting.add(call.id or "")
                 asked.append((call, tool, kwargs))
                 yield ToolStatus(call.id, call.name, "pending")
             elif verdict is True:
@@ -221,15 +228,16 @@ class ToolLoop:
                 yield ToolStatus(call.id, call.name, "running")
             else:
                 yield _result(call, str(verdict), "denied")
-        for call, tool, kwargs in asked:
-            verdict = self._wait_for(call)
-            if verdict is None or self._closed.is_set():
+        for (call, tool, kwargs), verdict in self._verdicts(asked):
+            if self._closed.is_set():
                 return
             if verdict is True:
                 running.append(self._start(call, tool, kwargs, finished))
                 yield ToolStatus(call.id, call.name, "running")
             else:
                 yield _result(call, DENIED if verdict is False else str(verdict), "denied")
+        if self._closed.is_set():
+            return
         yield from self._collect(running, finished)
 
     def _start(
@@ -261,6 +269,10 @@ class ToolLoop:
                 pending.discard(run)
                 yield _result(run.call, run.output, run.status, run.elapsed)
         self._runs = [run for run in self._runs if run not in running]
+
+
+#: A call waiting for approval, with its tool and validated arguments.
+_Asked = tuple[ToolCall, Tool, dict[str, Any]]
 
 
 class _Run:

@@ -167,6 +167,28 @@ def test_ask_waits_for_a_decision(server: ServerHandle) -> None:
     assert asked == ["price"] and events.reply.tool_calls[0].result == "101.5"
 
 
+def test_decisions_are_taken_in_the_order_they_come(server: ServerHandle) -> None:
+    chat = openai(server, [price], approve="ask")
+    events = chat.stream('/tool price {"ticker": "ACME"}\n/tool price {"ticker": "INITECH"}')
+    calls = events.reply.tool_calls
+    guard = threading.Timer(10, events.stop)  # a loop that waits in call order would hang
+    guard.start()
+
+    def answer(kind: str, turn: Turn, event: Event | None) -> None:
+        if isinstance(event, ToolStatus) and len(calls) == 2 and event.id == calls[1].id:
+            threading.Thread(target=chat.decide, args=(calls[1].id, False)).start()
+        if isinstance(event, ToolResult) and event.status == "denied":
+            threading.Thread(target=chat.decide, args=(calls[0].id, True)).start()
+
+    chat.subscribe(answer)
+    with events:
+        seen = list(events)
+    guard.cancel()
+    assert events.reply.status == "complete"
+    results = [e.status for e in seen if isinstance(e, ToolResult)]
+    assert results == ["denied", "done"]  # the second call's denial came first
+
+
 def test_a_tool_of_its_own_approval_wins(server: ServerHandle) -> None:
     @nbchat.tool(approve="auto")
     def harmless() -> str:
