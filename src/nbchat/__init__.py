@@ -12,7 +12,20 @@ from typing import TYPE_CHECKING, Any
 from . import errors, events
 from .chat import Chat, EventStream
 from .errors import NbchatError, StreamError
-from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, ToolStatus, Usage
+from .events import (
+    Done,
+    Error,
+    ReasoningDelta,
+    Reply,
+    Source,
+    Start,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolResult,
+    ToolStatus,
+    Usage,
+)
 from .tools import Tool, tool
 from .turn import Turn
 
@@ -32,13 +45,16 @@ __all__ = [
     "Error",
     "EventStream",
     "NbchatError",
+    "ReasoningDelta",
     "Reply",
     "ServerHandle",
+    "Source",
     "Start",
     "StreamError",
     "TextDelta",
     "Tool",
     "ToolCall",
+    "ToolCallDelta",
     "ToolResult",
     "ToolStatus",
     "Turn",

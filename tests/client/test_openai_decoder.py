@@ -152,6 +152,17 @@ def test_arguments_that_are_not_json_are_kept_as_text() -> None:
     assert events[-1] == ToolCall("f", "{broken", "c")
 
 
+def test_arguments_sent_as_an_object_are_kept() -> None:
+    call = {"index": 0, "id": "c", "function": {"name": "f", "arguments": {"a": [1, 2]}}}
+    events = decode(chunk({"tool_calls": [call]}), chunk({}, "tool_calls"))
+    assert events[-2:] == [
+        ToolCallDelta("c", "f", '{"a": [1, 2]}'),
+        ToolCall("f", {"a": [1, 2]}, "c"),
+    ]
+    whole = {"choices": [{"message": {"tool_calls": [{"id": "c", "function": call["function"]}]}}]}
+    assert parse_completion(whole).tool_calls[0].args == {"a": [1, 2]}
+
+
 def test_error_object_mid_stream_ends_the_reply() -> None:
     error = {"message": "overloaded", "type": "server_error", "code": "busy"}
     decoder = OpenAIDecoder()

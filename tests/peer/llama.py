@@ -23,6 +23,21 @@ MODEL = "gemma-3-270m"
 SEED = 1234
 STARTUP_SECONDS = 180
 
+#: A tool the tests and the recorder force the model to call.
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
+
 
 class PeerUnavailable(Exception):
     """The peer could not be installed or started; the message says why."""
@@ -40,7 +55,7 @@ class Peer:
 def install() -> Path:
     """Run scripts/setup-peer (quick once installed); the model file's path."""
     result = subprocess.run(
-        [ROOT / "scripts" / "setup-peer"], capture_output=True, text=True, timeout=1800
+        [ROOT / "scripts" / "setup-peer"], capture_output=True, text=True, timeout=3600
     )
     if result.returncode != 0:
         raise PeerUnavailable(

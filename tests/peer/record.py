@@ -15,22 +15,9 @@ from typing import Any
 
 import httpx
 
-from .llama import MODEL, SEED, running_peer
+from .llama import FORCE_WEATHER, MODEL, SEED, WEATHER, running_peer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "client" / "fixtures" / "llama-cpp-python"
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 def body(text: str, **extra: Any) -> dict[str, Any]:
@@ -53,7 +40,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "tool_call.sse": body(
         "What is the weather in Paris?",
         tools=[WEATHER],
-        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        tool_choice=FORCE_WEATHER,
         max_tokens=40,
         **STREAM,
     ),

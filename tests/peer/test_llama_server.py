@@ -14,21 +14,7 @@ import pytest
 import nbchat
 from nbchat.events import TextDelta, ToolCallDelta
 
-from .llama import MODEL, SEED, Peer
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-FORCE_WEATHER = {"type": "function", "function": {"name": "get_weather"}}
+from .llama import FORCE_WEATHER, MODEL, SEED, WEATHER, Peer
 
 
 def chat(peer: Peer, **params: Any) -> nbchat.Chat:

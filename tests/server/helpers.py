@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from typing import Any
 
 import httpx
 from httpx_sse import connect_sse
+
+from nbchat.server.store import StreamStats
 
 USER = "user-1"
 MODEL = "gpt-4"
@@ -55,3 +59,22 @@ def agent_stream(
 def text_of(payloads: list[dict[str, Any]]) -> str:
     """Concatenated text deltas of either format."""
     return "".join(p.get("delta") or p.get("content") or "" for p in payloads if "type" in p)
+
+
+def stop_after_five(chat: Any, message: str = "/stream 1000 10 20") -> Any:
+    """Stream a long reply, stop it after five events; the reply, stopped."""
+    with chat.stream(message) as events:
+        for _ in itertools.islice(events, 5):
+            pass
+        events.stop()
+    assert events.reply.status == "stopped"
+    return events.reply
+
+
+def assert_generation_stopped(stats: StreamStats) -> None:
+    """The server saw the client go and stopped generating, long before the reply's end."""
+    deadline = time.monotonic() + 5
+    while stats.cancelled != 1:
+        assert time.monotonic() < deadline, "the server kept generating"
+        time.sleep(0.01)
+    assert stats.deltas < 100

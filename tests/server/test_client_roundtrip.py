@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from nbchat.errors import (
 from nbchat.events import Done, Start, TextDelta, ToolCall, ToolResult
 from nbchat.server import ServerHandle, start_server
 
-from .helpers import new_chat
+from .helpers import assert_generation_stopped, new_chat, stop_after_five
 
 
 def chats(url: str, **kwargs: Any) -> nbchat.Chat:
@@ -143,17 +141,8 @@ def test_rate_limit_becomes_rate_limit_error_with_retry_after() -> None:
 
 def test_client_stop_closes_the_response_and_the_server_stops_generating() -> None:
     with start_server() as srv, chats(srv.url) as chat:
-        with chat.stream("/stream 1000 10 20") as events:
-            for _ in itertools.islice(events, 5):
-                pass
-            events.stop()
-        assert events.reply.status == "stopped"
-        stats = srv.store.stats
-        deadline = time.monotonic() + 5
-        while stats.cancelled != 1:
-            assert time.monotonic() < deadline, "the server kept generating"
-            time.sleep(0.01)
-        assert stats.deltas < 100
+        stop_after_five(chat)
+        assert_generation_stopped(srv.store.stats)
         # the conversation goes on after a stop
         assert chat.send("/echo still here").text == "still here"
         assert httpx.get(f"{srv.url}/api/chats/{chat.target.chat_id}/messages").status_code == 200

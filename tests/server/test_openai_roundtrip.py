@@ -3,8 +3,6 @@ loopback; and the seed dialects against the server speaking its variant vocabula
 
 from __future__ import annotations
 
-import itertools
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +13,8 @@ import nbchat
 from nbchat.errors import AuthenticationError, BadRequestError, NotFoundError, StreamError
 from nbchat.events import ReasoningDelta, Source, TextDelta, ToolCall, ToolCallDelta
 from nbchat.server import ServerHandle, start_server
+
+from .helpers import assert_generation_stopped, stop_after_five
 
 
 def openai(server: ServerHandle, **kwargs: Any) -> nbchat.Chat:
@@ -106,17 +106,8 @@ def test_token_from_openai_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_stop_closes_the_stream_and_the_server_stops_generating() -> None:
     with start_server() as srv:
-        with openai(srv).stream("/stream 1000 10 20") as events:
-            for _ in itertools.islice(events, 5):
-                pass
-            events.stop()
-        assert events.reply.status == "stopped"
-        stats = srv.store.stats
-        deadline = time.monotonic() + 5
-        while stats.cancelled != 1:
-            assert time.monotonic() < deadline, "the server kept generating"
-            time.sleep(0.01)
-        assert stats.deltas < 100
+        stop_after_five(openai(srv))
+        assert_generation_stopped(srv.store.stats)
 
 
 async def test_async_round_trip(server: ServerHandle) -> None:

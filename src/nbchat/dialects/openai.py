@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 DONE = "[DONE]"
 #: Body fields the dialect writes itself; `params` may not set them.
 RESERVED = frozenset({"model", "messages", "stream"})
-SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -110,8 +108,7 @@ class OpenAIDialect(Dialect[OpenAISettings]):
         if tools:
             body["tools"] = [{"type": "function", "function": dict(spec)} for spec in tools]
         body.update(params)
-        headers = SSE_HEADERS if stream else JSON_HEADERS
-        return HttpRequest("POST", "/chat/completions", body, headers)
+        return HttpRequest.post("/chat/completions", body, stream=stream)
 
     def parse_reply(self, body: Any) -> Reply:
         return parse_completion(body)
@@ -130,9 +127,12 @@ class _PartialCall:
     arguments: str = ""
 
 
-def parse_arguments(arguments: str) -> Any:
+def parse_arguments(arguments: Any) -> Any:
     """A tool call's arguments: the parsed JSON, `{}` for none, or the text itself when it is
-    not JSON (small models write broken JSON; the caller still sees what they wrote)."""
+    not JSON (small models write broken JSON; the caller still sees what they wrote). A server
+    that sends an object instead of JSON text (as Ollama's own API does) has it kept."""
+    if not isinstance(arguments, str):
+        return {} if arguments is None else arguments
     if not arguments.strip():
         return {}
     try:
@@ -253,6 +253,8 @@ class OpenAIDecoder(Decoder):
         name, arguments = function.get("name"), function.get("arguments")
         if isinstance(name, str) and name and not call.name:
             call.name = name
+        if isinstance(arguments, dict):  # an object, not JSON text: it comes whole
+            arguments = json.dumps(arguments)
         if isinstance(arguments, str):
             call.arguments += arguments
         return ToolCallDelta(call.id, call.name, call.arguments)
@@ -311,7 +313,7 @@ def parse_completion(body: Any) -> Reply:
         events.append(
             ToolCall(
                 str(function.get("name") or ""),
-                parse_arguments(arguments if isinstance(arguments, str) else ""),
+                parse_arguments(arguments),
                 call.get("id"),
             )
         )
