@@ -352,7 +352,9 @@ def _assistant_messages(reply: Reply) -> list[dict[str, Any]]:
 
     def flush() -> None:
         if text or calls:
-            message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+            # "" rather than null beside tool calls: OpenAI takes either, llama-cpp-python's
+            # server rejects null.
+            message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
             if calls:
                 message["tool_calls"] = list(calls)
             messages.append(message)
