@@ -358,7 +358,9 @@ def _assistant_messages(reply: Reply) -> list[dict[str, Any]]:
             if calls:
                 message["tool_calls"] = list(calls)
             messages.append(message)
-        messages.extend(results)
+        order = {call["id"]: index for index, call in enumerate(calls)}
+        # Results in call order, however they finished (stable for any without a call here).
+        messages.extend(sorted(results, key=lambda m: order.get(m["tool_call_id"], len(order))))
         text.clear()
         calls.clear()
         results.clear()
