@@ -302,9 +302,16 @@ class Reply:
         for hook in list(self._on_stop):
             hook()
 
-    def on_stop(self, hook: Callable[[], None]) -> None:
-        """Call `hook()` when the reply is stopped (the stream that fills it closes itself)."""
+    def on_stop(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook()` when the reply is stopped (the stream that fills it closes itself);
+        returns the function that removes the hook."""
         self._on_stop.append(hook)
+
+        def remove() -> None:
+            if hook in self._on_stop:
+                self._on_stop.remove(hook)
+
+        return remove
 
     @property
     def finished(self) -> bool:

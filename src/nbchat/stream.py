@@ -224,7 +224,7 @@ class EventStream:
         self._closed = False
         self._stopped = False
         self._iterator: Iterator[Event] | None = None
-        turn.reply.on_stop(self.stop)  # `reply.stop()` stops the stream too
+        self._unhook = turn.reply.on_stop(self.stop)  # `reply.stop()` stops the stream too
 
     @property
     def reply(self) -> Reply:
@@ -299,6 +299,7 @@ class EventStream:
             if self._closed:
                 return
             self._closed = True
+        self._unhook()  # a finished reply keeps no reference to its stream
         try:
             self._source.close()
         except Exception as exc:  # closing a half-read socket must not hide the stop
@@ -399,7 +400,7 @@ class AsyncEventStream:
         self._closed = False
         self._stopped = False
         self._iterator: AsyncIterator[Event] | None = None
-        turn.reply.on_stop(self.stop)
+        self._unhook = turn.reply.on_stop(self.stop)
 
     @property
     def reply(self) -> Reply:
@@ -470,6 +471,7 @@ class AsyncEventStream:
         if self._closed:
             return
         self._closed = True
+        self._unhook()
         try:
             await self._source.aclose()
         except Exception as exc:

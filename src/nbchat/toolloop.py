@@ -133,8 +133,10 @@ class ToolLoop:
                 yield failure_event(exc)
 
     def failure(self, exc: Exception) -> Error:
-        if isinstance(exc, NbchatError) or self._round is None:
-            return failure_event(exc) if isinstance(exc, NbchatError) else _stream_error(exc)
+        if isinstance(exc, NbchatError):  # opening a later round failed
+            return failure_event(exc)
+        if self._round is None:
+            return Error("stream", f"{type(exc).__name__}: {exc}")
         return self._round.failure(exc)
 
     def close(self) -> None:
@@ -337,10 +339,6 @@ def _added(total: Usage | None, more: Usage | None) -> Usage | None:
         add(total.output_tokens, more.output_tokens),
         add(total.total_tokens, more.total_tokens),
     )
-
-
-def _stream_error(exc: Exception) -> Error:
-    return Error("stream", f"{type(exc).__name__}: {exc}")
 
 
 HEADLESS = (
