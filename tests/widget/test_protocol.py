@@ -221,6 +221,8 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
         "id": None,
         "result": "14",
         "done": True,
+        "status": "done",  # the server ran it: no approval, no elapsed time of ours
+        "elapsed": None,
     }
     assert widget.messages[-1]["tool_calls"] == [
         {
@@ -229,6 +231,8 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
             "id": None,
             "result": "14",
             "done": True,
+            "status": "done",
+            "elapsed": None,
         }
     ]
 
