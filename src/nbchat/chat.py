@@ -24,8 +24,10 @@ from .stream import (
     AsyncWholeSource,
     EventDecoder,
     EventStream,
+    Notify,
     Source,
     SSESource,
+    ThreadedSource,
     WholeSource,
 )
 from .toolloop import DEFAULT_MAX_ROUNDS, Asker, ToolLoop, ask_with_input
@@ -230,6 +232,18 @@ class Chat:
         Chat's policy for it. Raises ConfigurationError for an empty message or a tool the
         dialect cannot run; opening raises the typed HTTP errors (see `EventStream`).
         """
+        return EventStream(*self._blocking_turn(text, model, whole, ask, tools, approve))
+
+    def _blocking_turn(
+        self,
+        text: str,
+        model: str | None,
+        whole: bool,
+        ask: Asker | None,
+        tools: Sequence[Tool | Callable[..., Any]],
+        approve: Approve | None,
+    ) -> tuple[Source, Turn, Notify, float]:
+        """A new turn and its blocking source: one request, or the tool loop's rounds."""
         if approve is not None:
             check_approve(approve)
         if tools:
@@ -254,7 +268,7 @@ class Chat:
             return SSESource(open_response, self._decoder())
 
         if not tools_now:
-            return EventStream(new_round(), turn, self._notify, self.timeout)
+            return new_round(), turn, self._notify, self.timeout
         policy = approve if approve is not None else self.approve
         loop = ToolLoop(new_round, tools_now, policy, self.max_tool_rounds, ask)
         with self._lock:
@@ -266,7 +280,7 @@ class Chat:
                     self._loops = [x for x in self._loops if x is not loop]
             self._notify(kind, ended, event)
 
-        return EventStream(loop, turn, notify, self.timeout)
+        return loop, turn, notify, self.timeout
 
     def send(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
         """Send `text` and wait for the whole reply (`stream=False`: the non-streaming endpoint).
@@ -283,17 +297,21 @@ class Chat:
         return events.reply.raise_for_status()
 
     def astream(
-        self, text: str, *, model: str | None = None, whole: bool = False
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        whole: bool = False,
+        ask: Asker | None = None,
     ) -> AsyncEventStream:
         """`async with chat.astream(text) as events: async for event in events: ...`
 
-        Tools run with `stream` and `send` only: with tools registered this raises
-        ConfigurationError.
+        With tools, the tool loop runs on a worker thread (as `stream` runs it) and its events
+        come to the event loop as they happen; `ask` as for `stream`.
         """
         if self._tools:
-            raise ConfigurationError(
-                "kernel-side tools run with send() and stream(), not yet with asend()/astream()"
-            )
+            blocking, turn, notify, timeout = self._blocking_turn(text, model, whole, ask, (), None)
+            return AsyncEventStream(ThreadedSource(blocking), turn, notify, timeout)
         turn = self._new_turn(text)
         client = AsyncClient(self._config)
         http = client.http()
@@ -323,7 +341,7 @@ class Chat:
 
     async def asend(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
         """The asyncio twin of `send`: same result, same errors."""
-        async with self.astream(text, model=model, whole=not stream) as events:
+        async with self.astream(text, model=model, whole=not stream, ask=ask_with_input) as events:
             async for _ in events:
                 pass
         return events.reply.raise_for_status()

@@ -10,6 +10,7 @@ response through the dialect's decoder (`EventDecoder` holds the only copy of th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -382,6 +383,29 @@ class AsyncWholeSource:
 
     async def aclose(self) -> None:
         await self.close_client()
+
+
+class ThreadedSource:
+    """A blocking `Source` for `AsyncEventStream`: opening and each next event run on a worker
+    thread, so the event loop stays free (the tool loop, which runs tools and waits for
+    approvals, is blocking code)."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+
+    async def open(self, deadline: Deadline) -> None:
+        await asyncio.to_thread(self._source.open, deadline)
+
+    async def events(self) -> AsyncIterator[Event]:
+        iterator = iter(self._source.events())
+        while (event := await asyncio.to_thread(next, iterator, None)) is not None:
+            yield event
+
+    def failure(self, exc: Exception) -> Error:
+        return self._source.failure(exc)
+
+    async def aclose(self) -> None:
+        self._source.close()  # from any thread: ends the worker's wait at once
 
 
 class AsyncEventStream:

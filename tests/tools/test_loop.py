@@ -282,6 +282,38 @@ def test_tools_need_a_dialect_that_runs_them(server: ServerHandle) -> None:
     assert chat.tools == {}
 
 
-async def test_astream_refuses_tools_clearly(server: ServerHandle) -> None:
-    with pytest.raises(ConfigurationError, match="not yet with asend"):
-        await openai(server, [price]).asend("hi")
+async def test_asend_runs_the_loop_off_the_event_loop(server: ServerHandle) -> None:
+    entered, released = threading.Event(), threading.Event()
+
+    def needs_the_loop(ticker: str) -> float:
+        entered.set()
+        if not released.wait(10):  # only a coroutine on the (free) event loop sets it
+            raise TimeoutError("the event loop was blocked")
+        return price(ticker)
+
+    async def release() -> None:
+        while not entered.is_set():
+            await asyncio.sleep(0.01)
+        released.set()
+
+    releasing = asyncio.create_task(release())
+    reply = await openai(server, [needs_the_loop]).asend('/tool needs_the_loop {"ticker": "ACME"}')
+    await releasing
+    assert reply.text == "The `needs_the_loop` tool returned: 101.5"
+
+
+async def test_astream_stops_mid_loop(server: ServerHandle) -> None:
+    release = threading.Event()
+
+    def stuck() -> str:
+        release.wait(30)
+        return "late"
+
+    chat = openai(server, [stuck])
+    async with chat.astream("/tool stuck {}") as events:
+        async for event in events:
+            if isinstance(event, ToolStatus) and event.status == "running":
+                break
+    release.set()
+    assert events.reply.status == "stopped"
+    assert events.reply.tool_calls[0].status == "cancelled"
