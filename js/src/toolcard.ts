@@ -5,6 +5,7 @@
 // Everything the model controls (names, arguments, results) is set as textContent only.
 import { button, el, formatJson, RESULT_PREVIEW_CHARS } from "./render";
 import type { ToolCall } from "./types";
+import "./toolcard.css";
 
 /** What a live view lends its cards: how to answer an approval, and when each running call
  * was first seen (so the elapsed time survives the card being rebuilt). */
