@@ -125,6 +125,8 @@ class ToolLoop:
         self._round.close()
         self._deadline.reset()
         self._round = self._new_round()
+        if self._closed.is_set():  # stopped while the last tool finished: send nothing more
+            return
         try:
             self._round.open(self._deadline)
         except NbchatError as exc:
