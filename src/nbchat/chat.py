@@ -111,6 +111,10 @@ class Chat:
         )
         self._start(config, kind.settings(**from_environment(declared, settings, environ)))
         check_approve(approve)
+        if type(max_tool_rounds) is not int or max_tool_rounds < 0:
+            raise ConfigurationError(
+                f"max_tool_rounds= takes a count >= 0, not {max_tool_rounds!r}"
+            )
         self.approve: Approve = approve
         self.max_tool_rounds = max_tool_rounds
         for function in tools:

@@ -276,6 +276,8 @@ def test_tools_need_a_dialect_that_runs_them(server: ServerHandle) -> None:
         chat.add_tool(price)
     with pytest.raises(ConfigurationError, match="approve= takes"):
         openai(server, [price], approve="yes")
+    with pytest.raises(ConfigurationError, match="max_tool_rounds= takes a count >= 0"):
+        openai(server, [price], max_tool_rounds=-1)
     chat = openai(server, [price])
     assert list(chat.tools) == ["price"] and list(chat.fork().tools) == ["price"]
     chat.remove_tool("price")
