@@ -22,6 +22,7 @@ import queue
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -101,6 +102,8 @@ class ToolLoop:
                     yield event
                     return
                 if isinstance(event, ToolCall):
+                    if event.id is None:  # its result must name it: the API pairs them by id
+                        event.id = f"call_nbchat_{uuid.uuid4().hex[:16]}"
                     calls.append(event)
                 yield event
                 if isinstance(event, Error) or self._closed.is_set():

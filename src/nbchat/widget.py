@@ -322,6 +322,7 @@ class _LiveTurn:
                 self._arriving[_call_key(event)] = event
             elif isinstance(event, ToolCall):
                 self._arriving.pop(_call_key(event), None)
+                self._arriving.pop(f"name:{event.name}", None)  # streamed with no id
             # The reply has folded this event in already (it is added before listeners run).
             tools = _tool_dicts(turn.reply) + [
                 {"name": d.name, "args": d.arguments, "id": d.id, "result": None, "done": False}

@@ -88,3 +88,20 @@ def lookup_price_schema() -> dict[str, Any]:
         "required": ["ticker"],
         "type": "object",
     }
+
+
+def test_calls_without_an_id_get_one_so_their_results_can_be_sent() -> None:
+    fragment = {"index": 0, "function": {"name": "lookup_price", "arguments": '{"ticker": "A"}'}}
+    no_id = Script(body=sse(chunk({"tool_calls": [fragment]}), chunk({}, "tool_calls"), "[DONE]"))
+    with FaultServer() as fake:
+        fake.script("/v1/chat/completions", no_id, ANSWER)
+        chat = nbchat.Chat(
+            f"{fake.url}/v1", dialect="openai", model="m", tools=[lookup_price], approve="auto"
+        )
+        reply = chat.send("price?")
+        second = fake.requests[1].json()
+    call = reply.tool_calls[0]
+    assert call.id is not None and call.id.startswith("call_nbchat_")
+    assert (call.status, call.result) == ("done", "101.5")
+    assert second["messages"][1]["tool_calls"][0]["id"] == call.id
+    assert second["messages"][2] == {"role": "tool", "tool_call_id": call.id, "content": "101.5"}
