@@ -5,7 +5,7 @@
 // the two pieces. Calls without an offset (older saved notebooks) go first, as before.
 import { IncrementalMarkdown } from "./incremental";
 import { renderMarkdown, type RenderOptions } from "./markdown";
-import { toolCards } from "./render";
+import { toolCards, type ToolHooks } from "./toolcard";
 import type { ToolCall } from "./types";
 
 export type Part = { kind: "text"; start: number; text: string } | { kind: "tools"; calls: ToolCall[] };
@@ -58,7 +58,10 @@ export class LiveParts {
   private tailStart = 0;
   private toolsKey = "";
 
-  constructor(private readonly options: RenderOptions) {
+  constructor(
+    private readonly options: RenderOptions,
+    private readonly hooks?: ToolHooks, // Approve / Deny on calls waiting for approval
+  ) {
     this.element = document.createElement("div");
     this.element.className = "nbchat-parts";
     this.tail = new IncrementalMarkdown(options);
@@ -68,7 +71,7 @@ export class LiveParts {
   update(text: string, calls: ToolCall[]): void {
     // Arguments still streaming are text: their length changes the key, so the card grows.
     const key = calls
-      .map((c) => `${c.name}:${c.done}:${c.offset ?? 0}:${typeof c.args === "string" ? c.args.length : ""}`)
+      .map((c) => `${c.name}:${c.done}:${c.status}:${c.offset ?? 0}:${typeof c.args === "string" ? c.args.length : ""}`)
       .join(",");
     if (key !== this.toolsKey) {
       this.toolsKey = key;
@@ -76,7 +79,7 @@ export class LiveParts {
       const last = parts.pop() as Extract<Part, { kind: "text" }>;
       this.element.replaceChildren();
       for (const part of parts) {
-        this.element.append(part.kind === "tools" ? toolCards(part.calls) : markdownBlock(part.text, this.options));
+        this.element.append(part.kind === "tools" ? toolCards(part.calls, false, this.hooks) : markdownBlock(part.text, this.options));
       }
       this.tail = new IncrementalMarkdown(this.options);
       this.tailStart = last.start;

@@ -2,7 +2,9 @@
 // controls (tool names, arguments, results, error messages) is set as textContent only.
 import type { RenderOptions } from "./markdown";
 import { renderParts } from "./parts";
-import type { ErrorInfo, Message, Source, Status, ToolCall, Usage } from "./types";
+import type { ErrorInfo, Message, Source, Status, Usage } from "./types";
+
+export { toolCard, toolCards } from "./toolcard";
 
 export const RESULT_PREVIEW_CHARS = 2000;
 
@@ -94,48 +96,6 @@ export function sourceList(sources: Source[]): HTMLElement {
     list.append(item);
   }
   return list;
-}
-
-/** Tool cards; in a finished reply a call without a result was requested but not run (a
- * stateless backend asks the client to run its tools). */
-export function toolCards(calls: ToolCall[], finished = false): HTMLElement {
-  const list = el("div", "nbchat-tools");
-  for (const call of calls) list.append(toolCard(call, finished));
-  return list;
-}
-
-export function toolCard(call: ToolCall, finished = false): HTMLElement {
-  const card = el("section", "nbchat-tool");
-  card.dataset.testid = "tool-card";
-  card.dataset.state = call.done ? "done" : finished ? "requested" : "pending";
-  card.setAttribute("aria-label", `Tool call ${call.name}`);
-  const head = el("div", "nbchat-tool-head");
-  head.append(el("span", "nbchat-tool-name", call.name));
-  const label = call.done ? "done" : finished ? "requested, not run" : "running…";
-  const state = el("span", "nbchat-tool-state", label);
-  state.setAttribute("role", "status");
-  head.append(state);
-  card.append(head, el("pre", "nbchat-tool-args", formatJson(call.args)));
-  if (call.done) card.append(toolResult(call.result));
-  return card;
-}
-
-function toolResult(result: unknown): HTMLElement {
-  const details = el("details", "nbchat-tool-result");
-  details.append(el("summary", "", "Result"));
-  const full = formatJson(result);
-  const pre = el("pre", "", full.slice(0, RESULT_PREVIEW_CHARS));
-  details.append(pre);
-  if (full.length > RESULT_PREVIEW_CHARS) {
-    pre.textContent += "…";
-    const more = button("Show more", "nbchat-more");
-    more.addEventListener("click", () => {
-      pre.textContent = full;
-      more.remove();
-    });
-    details.append(more);
-  }
-  return details;
 }
 
 export function formatJson(value: unknown): string {

@@ -8,6 +8,11 @@ export interface ToolCall {
   done: boolean;
   /** Length of the reply's text when the call arrived: where its card goes (parts.ts). */
   offset?: number;
+  /** Kernel-side tools: pending (waiting for approval), running, done, error, denied,
+   * cancelled; absent or null for a call nothing acted on yet. */
+  status?: "pending" | "running" | "done" | "error" | "denied" | "cancelled" | null;
+  /** Seconds the tool ran, once it has. */
+  elapsed?: number | null;
 }
 
 export interface Usage {
@@ -97,7 +102,8 @@ export type ViewMessage =
   | { type: "stop" }
   | { type: "regenerate"; turn: string; text?: string }
   | { type: "new" }
-  | { type: "export"; format: "markdown" | "html" | "json" };
+  | { type: "export"; format: "markdown" | "html" | "json" }
+  | { type: "decide"; id: string; approved: boolean };
 
 export interface WidgetState {
   messages: Message[];

@@ -11,7 +11,10 @@
  *   [data-testid="message-assistant"]    an assistant turn; data-turn, data-status
  *                                        (streaming | complete | error | incomplete | stopped)
  *   [data-testid="streaming"]            streaming indicator inside a live assistant message
- *   [data-testid="tool-card"]            a tool call; data-state="pending" | "done"
+ *   [data-testid="tool-card"]            a tool call; data-state (see toolcard.ts toolState):
+ *                                        pending | running | done | error | denied | cancelled
+ *                                        | requested; data-approval="ask" with buttons
+ *                                        [data-testid="tool-approve"] / [data-testid="tool-deny"]
  *   [data-testid="usage"]                token usage line of a reply
  *   [data-testid="error"]                error box (role="alert") with the server's message
  *                                        (also for status "incomplete"); "Stopped" note when stopped
@@ -51,6 +54,7 @@ import {
   streamingIndicator,
   userMessage,
 } from "./render";
+import type { ToolHooks } from "./toolcard";
 import type { ContextMessage, KernelMessage, Message, ViewMessage, WidgetState } from "./types";
 import "./widget.css";
 
@@ -90,6 +94,10 @@ export class ChatView {
   private frameQueued = false;
   private lastRenderMs = 0;
   private readonly cleanups: Array<() => void> = [];
+  private readonly toolHooks: ToolHooks = {
+    decide: (id, approved) => this.post({ type: "decide", id, approved }),
+    runningSince: new Map(),
+  };
 
   constructor(private readonly model: Model) {
     this.root = el("div", "nbchat");
@@ -404,7 +412,7 @@ export class ChatView {
       if (!view) {
         const assistant = messageFrame("assistant", turnId, "streaming");
         assistant.setAttribute("aria-busy", "true"); // screen readers read it once, when committed
-        const parts = new LiveParts(this.renderOptions);
+        const parts = new LiveParts(this.renderOptions, this.toolHooks);
         assistant.append(parts.element, streamingIndicator());
         view = { user: userMessage(turnId, turn.user, "complete"), assistant, parts, reasoning: null };
         this.liveViews.set(turnId, view);

@@ -25,8 +25,10 @@ from .events import (
     ToolCall,
     ToolCallDelta,
     ToolResult,
+    ToolStatus,
     Usage,
 )
+from .tools import Tool, tool
 from .turn import Turn
 
 if TYPE_CHECKING:
@@ -53,9 +55,11 @@ __all__ = [
     "Start",
     "StreamError",
     "TextDelta",
+    "Tool",
     "ToolCall",
     "ToolCallDelta",
     "ToolResult",
+    "ToolStatus",
     "Turn",
     "Usage",
     "abatch",
@@ -66,6 +70,7 @@ __all__ = [
     "register_formatter",
     "render",
     "start_server",
+    "tool",
 ]
 
 _LAZY = {

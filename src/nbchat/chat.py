@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -24,9 +24,14 @@ from .stream import (
     AsyncWholeSource,
     EventDecoder,
     EventStream,
+    Notify,
+    Source,
     SSESource,
+    ThreadedSource,
     WholeSource,
 )
+from .toolloop import DEFAULT_MAX_ROUNDS, Asker, ToolLoop, ask_with_input
+from .tools import Approve, Tool, as_tool, check_approve
 from .turn import Listener, Turn, TurnKind, utc_now
 
 log = logging.getLogger("nbchat")
@@ -53,6 +58,13 @@ class Chat:
     max_retries:    retries of a request that failed before its first byte (429, 5xx,
                     connection errors); nothing is retried once a reply has started.
     max_retry_wait: the longest wait in seconds before a retry, `Retry-After` included.
+    tools:          Python functions the model may call (plain, or made with `@nbchat.tool`),
+                    run in this kernel; dialects whose backend is stateless only (openai).
+    approve:        who lets a tool call run: "ask" (the default: the panel's Approve / Deny,
+                    a prompt in the magics and `send`), "auto", "never", or a function
+                    `(ToolCall) -> bool`; a tool's own `approve=` wins.
+    max_tool_rounds: rounds of tool calls one turn may take (default 8); then the reply ends
+                    with `Error("max_tool_rounds")`.
 
     Raises ConfigurationError for an unknown dialect or setting, a setting that does not
     parse, or no base URL; a missing required dialect setting (e.g. `model` for chats) is
@@ -69,6 +81,9 @@ class Chat:
         timeout: float | None = None,
         max_retries: int = 2,
         max_retry_wait: float = 60.0,
+        tools: Sequence[Tool | Callable[..., Any]] = (),
+        approve: Approve = "ask",
+        max_tool_rounds: int = DEFAULT_MAX_ROUNDS,
         **settings: Any,
     ) -> None:
         environ = os.environ
@@ -96,6 +111,15 @@ class Chat:
             max_retry_wait=max_retry_wait,
         )
         self._start(config, kind.settings(**from_environment(declared, settings, environ)))
+        check_approve(approve)
+        if type(max_tool_rounds) is not int or max_tool_rounds < 0:
+            raise ConfigurationError(
+                f"max_tool_rounds= takes a count >= 0, not {max_tool_rounds!r}"
+            )
+        self.approve: Approve = approve
+        self.max_tool_rounds = max_tool_rounds
+        for function in tools:
+            self.add_tool(function)
 
     def _start(self, config: ClientConfig, target: Any) -> None:
         self._config = config
@@ -103,6 +127,8 @@ class Chat:
         self._client: Client | None = None
         self._lock = threading.RLock()
         self._listeners: tuple[Listener, ...] = ()  # replaced, never mutated: safe to iterate
+        self._tools: dict[str, Tool] = {}
+        self._loops: list[ToolLoop] = []  # turns now running tools, for `decide`
         self.history: list[Turn] = []
 
     def fork(self) -> Chat:
@@ -115,7 +141,48 @@ class Chat:
         twin = Chat.__new__(Chat)
         twin._dialect = type(self._dialect)()
         twin._start(self._config, self._fresh(self._target))
+        twin._tools = dict(self._tools)
+        twin.approve, twin.max_tool_rounds = self.approve, self.max_tool_rounds
         return twin
+
+    # -- tools --------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        """The kernel-side tools the model may call, by name (a copy)."""
+        return dict(self._tools)
+
+    def add_tool(self, function: Tool | Callable[..., Any]) -> Tool:
+        """Let the model call `function` (a plain function or a `@nbchat.tool`); a tool of the
+        same name is replaced. Returns the Tool. Raises ConfigurationError when the dialect
+        cannot run client-side tools or the function cannot be described (`nbchat.tools`)."""
+        self._check_client_tools()
+        made = as_tool(function)
+        with self._lock:
+            self._tools[made.name] = made
+        return made
+
+    def _check_client_tools(self) -> None:
+        if not self._dialect.client_tools:
+            raise ConfigurationError(
+                f"the {self.dialect} dialect runs no tools in the kernel (its server runs its "
+                "own); use dialect='openai'"
+            )
+
+    def remove_tool(self, name: str) -> None:
+        """Stop offering the tool `name` (KeyError when there is none)."""
+        with self._lock:
+            del self._tools[name]
+
+    def decide(self, call_id: str, approved: bool) -> bool:
+        """Approve or deny a tool call waiting for approval (`approve="ask"`), from any thread.
+
+        Returns False when no turn of this Chat waits for that call (decided already, or the
+        reply was stopped).
+        """
+        with self._lock:
+            loops = list(self._loops)
+        return any(loop.decide(call_id, approved) for loop in loops)
 
     # -- what the conversation is -------------------------------------------------------
 
@@ -153,29 +220,77 @@ class Chat:
 
     # -- sending ------------------------------------------------------------------------
 
-    def stream(self, text: str, *, model: str | None = None, whole: bool = False) -> EventStream:
+    def stream(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        whole: bool = False,
+        ask: Asker | None = None,
+        tools: Sequence[Tool | Callable[..., Any]] = (),
+        approve: Approve | None = None,
+    ) -> EventStream:
         """The reply to `text` as a handle: `with chat.stream(text) as events: for event in
         events: ...`; `events.turn`, `events.reply`, `events.stop()`.
 
         `whole=True` uses the non-streaming endpoint (one JSON answer, then its events); the
         handle is the same. `model` overrides the model for this message only (dialects with a
-        `model` setting). Raises ConfigurationError for an empty message; opening raises the
-        typed HTTP errors (see `EventStream`).
+        `model` setting). With tools, the turn runs them until the model answers
+        (`nbchat.toolloop`); a call that needs approval waits for `ask(call)` when given, else
+        for `decide(call.id, ...)` (the panel's buttons, or your code after the "pending"
+        `ToolStatus` event). `tools` adds tools for this message only, `approve` overrides the
+        Chat's policy for it. Raises ConfigurationError for an empty message or a tool the
+        dialect cannot run; opening raises the typed HTTP errors (see `EventStream`).
         """
+        return EventStream(*self._blocking_turn(text, model, whole, ask, tools, approve))
+
+    def _blocking_turn(
+        self,
+        text: str,
+        model: str | None,
+        whole: bool,
+        ask: Asker | None,
+        tools: Sequence[Tool | Callable[..., Any]],
+        approve: Approve | None,
+    ) -> tuple[Source, Turn, Notify, float]:
+        """A new turn and its blocking source: one request, or the tool loop's rounds."""
+        if approve is not None:
+            check_approve(approve)
+        if tools:
+            self._check_client_tools()
+        tools_now = {**self.tools, **{made.name: made for made in map(as_tool, tools)}}
         turn = self._new_turn(text, model)
-        if whole:
+        specs = [item.spec() for item in tools_now.values()]
 
-            def fetch() -> Reply:
-                request = self._request(turn, model, stream=False)
-                return self._dialect.parse_reply(self._http().post_json(request))
+        def new_round() -> Source:
+            if whole:
 
-            return EventStream(WholeSource(fetch, turn.reply), turn, self._notify, self.timeout)
+                def fetch() -> Reply:
+                    request = self._request(turn, model, stream=False, tools=specs)
+                    return self._dialect.parse_reply(self._http().post_json(request))
 
-        def open_response(deadline: Deadline) -> httpx.Response:
-            return self._http().open_stream(self._request(turn, model, stream=True), deadline)
+                return WholeSource(fetch, turn.reply)
 
-        source = SSESource(open_response, self._decoder())
-        return EventStream(source, turn, self._notify, self.timeout)
+            def open_response(deadline: Deadline) -> httpx.Response:
+                request = self._request(turn, model, stream=True, tools=specs)
+                return self._http().open_stream(request, deadline)
+
+            return SSESource(open_response, self._decoder())
+
+        if not tools_now:
+            return new_round(), turn, self._notify, self.timeout
+        policy = approve if approve is not None else self.approve
+        loop = ToolLoop(new_round, tools_now, policy, self.max_tool_rounds, ask)
+        with self._lock:
+            self._loops.append(loop)
+
+        def notify(kind: TurnKind, ended: Turn, event: Event | None) -> None:
+            if kind == "turn_end":  # nothing waits for a decision any more
+                with self._lock:
+                    self._loops = [x for x in self._loops if x is not loop]
+            self._notify(kind, ended, event)
+
+        return loop, turn, notify, self.timeout
 
     def send(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
         """Send `text` and wait for the whole reply (`stream=False`: the non-streaming endpoint).
@@ -183,17 +298,30 @@ class Chat:
         Returns the complete Reply. Raises the typed HTTP and connection errors
         (`nbchat.errors`, e.g. AuthenticationError for 401), ConfigurationError for a missing
         setting, and StreamError (`.reply` holds the partial reply) when the reply started but
-        did not complete; KeyboardInterrupt stops the reply at once and propagates.
+        did not complete; KeyboardInterrupt stops the reply at once and propagates. A tool call
+        that needs approval is asked about on stdin (`nbchat.toolloop.ask_with_input`).
         """
-        with self.stream(text, model=model, whole=not stream) as events:
+        with self.stream(text, model=model, whole=not stream, ask=ask_with_input) as events:
             for _ in events:
                 pass
         return events.reply.raise_for_status()
 
     def astream(
-        self, text: str, *, model: str | None = None, whole: bool = False
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        whole: bool = False,
+        ask: Asker | None = None,
     ) -> AsyncEventStream:
-        """`async with chat.astream(text) as events: async for event in events: ...`"""
+        """`async with chat.astream(text) as events: async for event in events: ...`
+
+        With tools, the tool loop runs on a worker thread (as `stream` runs it) and its events
+        come to the event loop as they happen; `ask` as for `stream`.
+        """
+        if self._tools:
+            blocking, turn, notify, timeout = self._blocking_turn(text, model, whole, ask, (), None)
+            return AsyncEventStream(ThreadedSource(blocking), turn, notify, timeout)
         turn = self._new_turn(text, model)
         client = AsyncClient(self._config)
         http = client.http()
@@ -223,7 +351,7 @@ class Chat:
 
     async def asend(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
         """The asyncio twin of `send`: same result, same errors."""
-        async with self.astream(text, model=model, whole=not stream) as events:
+        async with self.astream(text, model=model, whole=not stream, ask=ask_with_input) as events:
             async for _ in events:
                 pass
         return events.reply.raise_for_status()
@@ -347,20 +475,28 @@ class Chat:
             self._target = dataclasses.replace(self._target, **learned)
         return target
 
-    def _request(self, turn: Turn, model: str | None, *, stream: bool) -> HttpRequest:
+    def _request(
+        self,
+        turn: Turn,
+        model: str | None,
+        *,
+        stream: bool,
+        tools: Sequence[Mapping[str, Any]] = (),
+    ) -> HttpRequest:
         """The request for `turn`, after preparing the conversation (e.g. creating the chat)."""
         with self._lock:
             target, setup = self._dialect.prepare(self._checked(model))
             if setup is not None:
                 target = self._dialect.prepared(target, self._http().post_json(setup))
             target = self._remember(target)
-        return self._dialect.request(target, self._upto(turn), stream=stream)
+        extra = {"tools": tools} if tools else {}  # only `client_tools` dialects get some
+        return self._dialect.request(target, self._upto(turn), stream=stream, **extra)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Copies and pickles (e.g. sent to Dask workers) keep settings and credentials, not
-        the open connection or the listeners."""
+        """Copies and pickles (e.g. sent to Dask workers) keep settings, credentials and tools,
+        not the open connection, the listeners or the tool loops running now."""
         state = self.__dict__.copy()
-        for name in ("_client", "_lock", "_listeners"):
+        for name in ("_client", "_lock", "_listeners", "_loops"):
             del state[name]
         return state
 
@@ -369,6 +505,7 @@ class Chat:
         self._client = None
         self._lock = threading.RLock()
         self._listeners = ()
+        self._loops = []
 
 
 def _check_url(url: str) -> None:

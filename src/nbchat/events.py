@@ -7,6 +7,7 @@ code handle one vocabulary whatever the backend speaks.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -83,14 +84,38 @@ class ToolCall:
     type: ClassVar[str] = "tool_call"
 
 
+#: Where a tool call stands. Kernel-side tools (`nbchat.tools`) go "pending" (waiting for
+#: approval) → "running" → "done", "error" or "denied"; "cancelled" when the reply was stopped
+#: first. A backend's own tool results are "done".
+ToolState = Literal["pending", "running", "done", "error", "denied", "cancelled"]
+
+
+@dataclass(slots=True)
+class ToolStatus:
+    """A kernel-side tool call changed state before its result: "pending" (it waits for
+    approval: `Chat.decide(id, approved)`) or "running" (approved, the function runs)."""
+
+    id: str | None
+    name: str
+    status: ToolState
+    type: ClassVar[str] = "tool_status"
+
+
 @dataclass(slots=True)
 class ToolResult:
     """What a tool returned: `result` is the decoded JSON value (any type), paired with its
-    `ToolCall` by `id`, else by `name` (the oldest call of that name still waiting)."""
+    `ToolCall` by `id`, else by `name` (the oldest call of that name still waiting).
+
+    For kernel-side tools `result` is the text sent to the model (the serialized value, an
+    error message, or the denial), `status` says which ("done", "error", "denied"), and
+    `elapsed` how long the function ran, in seconds (None when it did not run).
+    """
 
     name: str
     result: Any = None
     id: str | None = None
+    status: ToolState = "done"
+    elapsed: float | None = None
     type: ClassVar[str] = "tool_result"
 
 
@@ -135,18 +160,34 @@ class Error:
     type: ClassVar[str] = "error"
 
 
-Event = Start | TextDelta | ReasoningDelta | ToolCallDelta | ToolCall | ToolResult | Done | Error
+Event = (
+    Start
+    | TextDelta
+    | ReasoningDelta
+    | ToolCallDelta
+    | ToolCall
+    | ToolStatus
+    | ToolResult
+    | Done
+    | Error
+)
 
 
 @dataclass
 class ToolCallRecord:
-    """A tool call paired with its result once the result arrives."""
+    """A tool call paired with its result once the result arrives.
+
+    status:  None for a call nothing has acted on yet (a backend's call without a result);
+             else a `ToolState`. `elapsed`: seconds the tool ran, once it has.
+    """
 
     name: str
     args: Any = None
     id: str | None = None
     result: Any = None
     done: bool = False
+    status: ToolState | None = None
+    elapsed: float | None = None
 
 
 @dataclass
@@ -186,6 +227,7 @@ class Reply:
     user_message_id: str | None = None
     _parts: list[str] = field(default_factory=list, repr=False, compare=False)
     _reasoning: list[str] = field(default_factory=list, repr=False, compare=False)
+    _on_stop: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -208,6 +250,10 @@ class Reply:
             self.tool_calls.append(ToolCallRecord(event.name, event.args, event.id))
         elif isinstance(event, ToolResult):
             self._pair_result(event)
+        elif isinstance(event, ToolStatus):
+            for call in self.tool_calls:
+                if call.id == event.id and not call.done:
+                    call.status = event.status
         elif isinstance(event, Done):
             self.message_id = event.message_id or self.message_id
             self.usage = event.usage
@@ -225,8 +271,13 @@ class Reply:
                 continue
             if (event.id and call.id == event.id) or (not event.id and call.name == event.name):
                 call.result, call.done = event.result, True
+                call.status, call.elapsed = event.status, event.elapsed
                 return
-        self.tool_calls.append(ToolCallRecord(event.name, None, event.id, event.result, True))
+        self.tool_calls.append(
+            ToolCallRecord(
+                event.name, None, event.id, event.result, True, event.status, event.elapsed
+            )
+        )
 
     def raise_for_status(self) -> Reply:
         """This reply if it completed; else StreamError (with this reply as `.reply`).
@@ -239,9 +290,28 @@ class Reply:
         raise StreamError(f"the reply did not complete ({self.status}): {detail}", self)
 
     def stop(self) -> None:
-        """Mark a reply the user cut short; a finished reply stays as it was."""
-        if self.status == "streaming":
-            self.status = "stopped"
+        """Stop the reply: its stream closes at once (from any thread) and it is kept, marked
+        "stopped"; tool calls still waiting or running are marked "cancelled". A finished reply
+        stays as it was."""
+        if self.status != "streaming":
+            return
+        self.status = "stopped"
+        for call in self.tool_calls:
+            if not call.done and call.status in ("pending", "running"):
+                call.status = "cancelled"
+        for hook in list(self._on_stop):
+            hook()
+
+    def on_stop(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook()` when the reply is stopped (the stream that fills it closes itself);
+        returns the function that removes the hook."""
+        self._on_stop.append(hook)
+
+        def remove() -> None:
+            if hook in self._on_stop:
+                self._on_stop.remove(hook)
+
+        return remove
 
     @property
     def finished(self) -> bool:

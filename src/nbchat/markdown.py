@@ -94,7 +94,7 @@ def _blocks(
             text.append(event.text)
         elif isinstance(event, ToolCall | ToolResult):
             flush()
-            blocks.append(_tool_line(event, markdown))
+            blocks.append(_tool_line(event, markdown, reply))
     flush()
     if reply.sources:
         blocks.append(_sources_block(reply, markdown))
@@ -134,17 +134,32 @@ def _link_url(url: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in " ()<>\\" or ord(c) < 32 else c for c in url)
 
 
-def _tool_line(event: ToolCall | ToolResult, markdown: bool) -> str:
+#: How a kernel-side tool call still without a result is shown, by its state.
+CALL_STATES = {
+    "pending": "waiting for approval",
+    "running": "running",
+    "cancelled": "cancelled: the reply was stopped",
+}
+#: A result's label by its status ("done" and a backend's results: "tool result").
+RESULT_LABELS = {"error": "tool error", "denied": "tool call denied"}
+
+
+def _tool_line(event: ToolCall | ToolResult, markdown: bool, reply: Reply) -> str:
+    state = ""
     if isinstance(event, ToolCall):
         label, value = "tool call", event.args
+        record = next((c for c in reply.tool_calls if c.id == event.id and event.id), None)
+        if record is not None and not record.done and record.status in CALL_STATES:
+            state = CALL_STATES[record.status]
     else:
-        label, value = "tool result", event.result
+        label, value = RESULT_LABELS.get(event.status, "tool result"), event.result
     shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     if len(shown) > TOOL_VALUE_CHARS:  # the whole value stays in Reply.tool_calls
         shown = shown[:TOOL_VALUE_CHARS] + "…"
     if not markdown:
-        return f"[{label}] {event.name}: {shown}"
-    return f"> {label} {_code_span(event.name)}: {_code_span(shown)}"
+        return f"[{label}] {event.name}: {shown}" + (f" ({state})" if state else "")
+    line = f"> {label} {_code_span(event.name)}: {_code_span(shown)}"
+    return line + (f" *({state})*" if state else "")
 
 
 def _status_line(reply: Reply, markdown: bool) -> str:

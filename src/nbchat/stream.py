@@ -10,6 +10,7 @@ response through the dialect's decoder (`EventDecoder` holds the only copy of th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -251,6 +252,7 @@ class EventStream:
         self._closed = False
         self._stopped = False
         self._iterator: Iterator[Event] | None = None
+        self._unhook = turn.reply.on_stop(self.stop)  # `reply.stop()` stops the stream too
 
     @property
     def reply(self) -> Reply:
@@ -311,7 +313,7 @@ class EventStream:
         """Stop now, from any thread: the response closes and the reply is kept, stopped."""
         with self._lock:
             self._stopped = True
-            self.reply.stop()
+        self.reply.stop()  # its hook calls this method again: harmless, both steps are once
         self._end()
 
     def close(self) -> None:
@@ -325,6 +327,7 @@ class EventStream:
             if self._closed:
                 return
             self._closed = True
+        self._unhook()  # a finished reply keeps no reference to its stream
         try:
             self._source.close()
         except Exception as exc:  # closing a half-read socket must not hide the stop
@@ -409,6 +412,29 @@ class AsyncWholeSource:
         await self.close_client()
 
 
+class ThreadedSource:
+    """A blocking `Source` for `AsyncEventStream`: opening and each next event run on a worker
+    thread, so the event loop stays free (the tool loop, which runs tools and waits for
+    approvals, is blocking code)."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+
+    async def open(self, deadline: Deadline) -> None:
+        await asyncio.to_thread(self._source.open, deadline)
+
+    async def events(self) -> AsyncIterator[Event]:
+        iterator = iter(self._source.events())
+        while (event := await asyncio.to_thread(next, iterator, None)) is not None:
+            yield event
+
+    def failure(self, exc: Exception) -> Error:
+        return self._source.failure(exc)
+
+    async def aclose(self) -> None:
+        self._source.close()  # from any thread: ends the worker's wait at once
+
+
 class AsyncEventStream:
     """The asyncio twin of EventStream: `async with chat.astream(...) as events`.
 
@@ -425,6 +451,7 @@ class AsyncEventStream:
         self._closed = False
         self._stopped = False
         self._iterator: AsyncIterator[Event] | None = None
+        self._unhook = turn.reply.on_stop(self.stop)
 
     @property
     def reply(self) -> Reply:
@@ -495,6 +522,7 @@ class AsyncEventStream:
         if self._closed:
             return
         self._closed = True
+        self._unhook()
         try:
             await self._source.aclose()
         except Exception as exc:

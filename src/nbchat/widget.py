@@ -15,7 +15,8 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
   sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
 View → kernel: {"type": "sync"}, {"type": "send", "text", "context"?: [variable names]},
 {"type": "stop"}, {"type": "regenerate", "turn", "text"?} (replace the last turn; with "text",
-edit and resend), {"type": "new"}, {"type": "variables"}, {"type": "export", "format"}
+edit and resend), {"type": "new"}, {"type": "decide", "id", "approved"} (a tool call's
+Approve / Deny), {"type": "variables"}, {"type": "export", "format"}
 (answered by {"type": "export", "filename", "mime", "text"}, no seq), {"type": "front_end"}
 (answered with the bundle, see js/src/loader.ts).
 
@@ -58,6 +59,7 @@ from .events import (
     ToolCall,
     ToolCallDelta,
     ToolResult,
+    ToolStatus,
     join_parts,
 )
 from .export import FORMATS, export_transcript
@@ -225,6 +227,12 @@ class ChatWidget(anywidget.AnyWidget):
             self._turns.clear()
             self.messages = []
         self._update_display()
+
+    def decide(self, call_id: str, approved: bool) -> None:
+        """Approve or deny a tool call waiting for approval, as the card's buttons do
+        (`Chat.decide`); a call no longer waiting is logged and ignored."""
+        if not self._chat.decide(call_id, approved):
+            log.warning("chat widget: no tool call %r is waiting for approval", call_id)
 
     def on_reply(self, callback: ReplyCallback, remove: bool = False) -> None:
         """Call `callback(reply)` whenever a turn finishes (whoever sent it).
@@ -415,6 +423,8 @@ class ChatWidget(anywidget.AnyWidget):
                 self.regenerate(turn, None if edited is None else str(edited))
             elif kind == "new":
                 self.new()
+            elif kind == "decide":
+                self.decide(str(content.get("id", "")), content.get("approved") is True)
             elif kind is not None:
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
@@ -481,11 +491,12 @@ class _LiveTurn:
         elif isinstance(event, ReasoningDelta):
             self._reasoning.append(event.text)
             self._pending_reasoning.append(event.text)
-        elif isinstance(event, ToolCallDelta | ToolCall | ToolResult):
+        elif isinstance(event, ToolCallDelta | ToolCall | ToolStatus | ToolResult):
             if isinstance(event, ToolCallDelta):
                 self._arriving[_call_key(event)] = event
             elif isinstance(event, ToolCall):
                 self._arriving.pop(_call_key(event), None)
+                self._arriving.pop(f"name:{event.name}", None)  # streamed with no id
             # The reply has folded this event in already (it is added before listeners run).
             tools = _tool_dicts(turn.reply) + [
                 {"name": d.name, "args": d.arguments, "id": d.id, "result": None, "done": False}

@@ -120,7 +120,7 @@ def test_import_is_light() -> None:
         "import sys, nbchat\n"
         "heavy = [m for m in ('nbchat.server', 'nbchat.widget', 'nbchat.magics', 'anywidget',"
         "  'ipywidgets', 'IPython', 'starlette', 'uvicorn', 'jupyter_client', 'pandas', 'numpy',"
-        " 'polars', 'tiktoken', 'tabulate') if m in sys.modules]\n"
+        " 'polars', 'tiktoken', 'tabulate', 'pydantic', 'docstring_parser') if m in sys.modules]\n"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

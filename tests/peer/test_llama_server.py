@@ -6,6 +6,7 @@ but meaningless, so these tests check structure, never wording.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -101,3 +102,35 @@ def test_stop_closes_the_connection(peer: Peer) -> None:
     started = time.monotonic()
     assert chat(peer, max_tokens=4).send("Hello").status == "complete"
     assert time.monotonic() - started < 1500 / rate / 2
+
+
+def test_a_forced_tool_call_runs_through_the_tool_loop(peer: Peer) -> None:
+    cities: list[str] = []
+
+    def get_weather(city: str) -> dict[str, Any]:
+        """The current weather in a city."""
+        cities.append(city)
+        return {"city": city, "sky": "clear", "celsius": 21}
+
+    # tool_choice forces a call in every round, so the second round calls again and the loop
+    # ends at max_tool_rounds; the server has read the first round's call and result by then.
+    forced = nbchat.Chat(
+        peer.base_url,
+        dialect="openai",
+        model=MODEL,
+        params={"temperature": 0, "seed": SEED, "max_tokens": 48, "tool_choice": FORCE_WEATHER},
+        timeout=120,
+        tools=[get_weather],
+        approve="auto",
+        max_tool_rounds=1,
+    )
+    with forced.stream("What is the weather in Paris?") as events:
+        seen = list(events)
+    reply = events.reply
+    assert reply.error is not None and reply.error.code == "max_tool_rounds", reply.error
+    first, second = reply.tool_calls
+    assert (first.name, first.status) == ("get_weather", "done")
+    assert cities == [first.args["city"]]
+    assert first.result == f'{{"city":{json.dumps(first.args["city"])},"sky":"clear","celsius":21}}'
+    assert second.name == "get_weather" and second.status is None  # asked for, not run
+    assert [e.type for e in seen].count("start") == 2  # the server answered the second request

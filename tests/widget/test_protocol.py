@@ -225,6 +225,8 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
         "result": "14",
         "done": True,
         "offset": offset,
+        "status": "done",  # the server ran it: no approval, no elapsed time of ours
+        "elapsed": None,
     }
     assert widget.messages[-1]["tool_calls"] == [
         {
@@ -234,6 +236,8 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
             "result": "14",
             "done": True,
             "offset": offset,
+            "status": "done",
+            "elapsed": None,
         }
     ]
 

@@ -102,12 +102,15 @@ class Dialect(ABC, Generic[S]):
     settings:   the settings dataclass (see `nbchat.settings.setting`).
     connection: restated connection settings (`nbchat.settings.CONNECTION`), e.g. the token
                 with another environment variable: `replace(TOKEN, env=(..., "X_API_KEY"))`.
+    client_tools: whether the backend can call tools the client runs (a stateless API that
+                takes tool definitions and tool results, as OpenAI's).
     """
 
     name: ClassVar[str]
     summary: ClassVar[str]
     settings: ClassVar[type[Any]]
     connection: ClassVar[tuple[Setting, ...]] = ()
+    client_tools: ClassVar[bool] = False
 
     @classmethod
     def declared(cls) -> tuple[Setting, ...]:
@@ -131,7 +134,12 @@ class Dialect(ABC, Generic[S]):
     def request(self, settings: S, history: Sequence[Turn], *, stream: bool) -> HttpRequest:
         """The request that sends `history[-1].user`; `stream` picks the streaming endpoint
         (SSE) or the one answered with a single JSON object. Raises ConfigurationError where
-        the format has no such endpoint."""
+        the format has no such endpoint.
+
+        A `client_tools` dialect also takes `tools=`: the kernel-side tools the model may
+        call, each `{"name", "description", "parameters"}` (a JSON schema); it is passed only
+        when there are some. While they run, `history[-1].reply` holds the turn's earlier
+        rounds: the calls and their results."""
 
     def parse_reply(self, body: Any) -> Reply:
         """A complete Reply from the non-streaming endpoint's JSON answer (its events, ending

@@ -73,6 +73,7 @@ class OpenAIDialect(Dialect[OpenAISettings]):
         " `Authorization: Bearer`"
     )
     settings = OpenAISettings
+    client_tools = True
     # As users of the OpenAI SDKs expect: these variables first, then nbchat's.
     connection = (
         dataclasses.replace(
@@ -84,7 +85,12 @@ class OpenAIDialect(Dialect[OpenAISettings]):
     )
 
     def request(
-        self, settings: OpenAISettings, history: Sequence[Turn], *, stream: bool
+        self,
+        settings: OpenAISettings,
+        history: Sequence[Turn],
+        *,
+        stream: bool,
+        tools: Sequence[Mapping[str, Any]] = (),
     ) -> HttpRequest:
         params = settings.params or {}
         reserved = sorted(RESERVED & set(params))
@@ -99,6 +105,8 @@ class OpenAIDialect(Dialect[OpenAISettings]):
         }
         if stream:
             body["stream_options"] = {"include_usage": True}
+        if tools:
+            body["tools"] = [{"type": "function", "function": dict(spec)} for spec in tools]
         body.update(params)
         return HttpRequest.post("/chat/completions", body, stream=stream)
 
@@ -320,9 +328,10 @@ def conversation_messages(system: str | None, history: Sequence[Turn]) -> list[d
     """The `messages` array for a conversation ending with the turn being sent: the system
     message, then each earlier turn's user message and what the assistant answered, in the
     order it happened (text, tool calls that got results, their results, more text), then the
-    new user message. A stopped or failed reply's partial text counts, as the user saw it.
-    Reasoning is not sent back, as OpenAI and DeepSeek ask; tool calls with no result are left
-    out (the API rejects a call without its result)."""
+    new user message, then what this turn's earlier rounds produced while kernel-side tools
+    run (the calls and their results). A stopped or failed reply's partial text counts, as the
+    user saw it. Reasoning is not sent back, as OpenAI and DeepSeek ask; tool calls with no
+    result are left out (the API rejects a call without its result)."""
     messages: list[dict[str, Any]] = []
     if system:
         messages.append({"role": "system", "content": system})
@@ -330,6 +339,7 @@ def conversation_messages(system: str | None, history: Sequence[Turn]) -> list[d
         messages.append({"role": "user", "content": turn.user})
         messages.extend(_assistant_messages(turn.reply))
     messages.append({"role": "user", "content": history[-1].user})
+    messages.extend(_assistant_messages(history[-1].reply))
     return messages
 
 
@@ -342,11 +352,15 @@ def _assistant_messages(reply: Reply) -> list[dict[str, Any]]:
 
     def flush() -> None:
         if text or calls:
-            message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+            # "" rather than null beside tool calls: OpenAI takes either, llama-cpp-python's
+            # server rejects null.
+            message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
             if calls:
                 message["tool_calls"] = list(calls)
             messages.append(message)
-        messages.extend(results)
+        order = {call["id"]: index for index, call in enumerate(calls)}
+        # Results in call order, however they finished (stable for any without a call here).
+        messages.extend(sorted(results, key=lambda m: order.get(m["tool_call_id"], len(order))))
         text.clear()
         calls.clear()
         results.clear()

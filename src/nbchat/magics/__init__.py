@@ -1,6 +1,7 @@
 """IPython magics: `%%chat` streams a reply into the cell and keeps it as a Python value.
 
-`%load_ext nbchat` registers `%%chat`/`%chat`, `%chat_connect`, `%chat_new` and `%chat_history`.
+`%load_ext nbchat` registers `%%chat`/`%chat`, `%chat_connect`, `%chat_tools`, `%chat_new` and
+`%chat_history`.
 They all use the session's current `Chat` (`nbchat.session`); a `ChatWidget()` built without
 arguments attaches to the same one, so turns sent from cells show in the widget too.
 

@@ -25,9 +25,11 @@ from ..events import Reply
 from ..kernel import explain_prompt
 from ..markdown import first_code_block, turns_html, turns_text
 from ..session import Session, session
+from ..toolloop import ask_with_input
 from .connect import DemoServer, connect, connect_parser, parse_connect_line
 from .display import LiveView, OnScreen, show_final
 from .options import chat_arguments, interpolate, magic_options, split_options
+from .tools import TOOL_STEPS, named_tools, tools_listing
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -38,7 +40,8 @@ __all__ = ["ChatMagics"]
 
 @magics_class
 class ChatMagics(Magics):
-    """`%%chat`, `%chat`, `%chat_connect`, `%chat_new`, `%chat_history`, `%chat_context`."""
+    """`%%chat`, `%chat`, `%chat_connect`, `%chat_tools`, `%chat_new`, `%chat_history`,
+    `%chat_context`."""
 
     shell: InteractiveShell  # always given (see __init__), never None
 
@@ -80,7 +83,8 @@ class ChatMagics(Magics):
             self.session.budget.check(text, parts)
         except ContextTooLargeError as exc:
             raise self._one_line(exc) from None
-        reply = self._exchange(text, args, line_mode=cell is None)
+        tools = named_tools(args.tools, {**self.shell.user_ns, **(local_ns or {})})
+        reply = self._exchange(text, args, tools, line_mode=cell is None)
         return reply if cell is None else None
 
     @line_magic
@@ -123,6 +127,15 @@ class ChatMagics(Magics):
             return
         chat, token_env = connect(args, self.demo)
         self.session.use(chat, token_env=token_env)  # silent: the demo's port stays out
+
+    @line_magic
+    def chat_tools(self, line: str) -> None:
+        """List the tools the current conversation offers the model (`Chat(tools=...)`,
+        `chat.add_tool`), with their parameters, approval and timeout."""
+        if line.strip():
+            raise UsageError("%chat_tools takes no arguments; %%chat --tools a,b adds some")
+        chat = self._chat()
+        print(tools_listing(chat))
 
     @line_magic
     def chat_new(self, line: str) -> None:
@@ -184,7 +197,7 @@ class ChatMagics(Magics):
         except ConfigurationError as exc:
             raise UsageError(f"{exc}; or run %chat_connect URL (or %chat_connect --demo)") from None
 
-    def _exchange(self, text: str, args: Namespace, *, line_mode: bool) -> Reply:
+    def _exchange(self, text: str, args: Namespace, tools: list[Any], *, line_mode: bool) -> Reply:
         """Send, show, capture; then raise if the reply did not complete."""
         chat = self._chat()
         if args.new:
@@ -192,13 +205,23 @@ class ChatMagics(Magics):
         # Only a kernel's front end can update an output in place; a terminal would reprint it.
         live = not (args.quiet or args.no_stream) and getattr(self.shell, "kernel", None)
         view = LiveView(args.format, reasoning=args.reasoning) if live else None
-        events = chat.stream(text, model=args.model, whole=args.no_stream)
+        try:
+            events = chat.stream(
+                text,
+                model=args.model,
+                whole=args.no_stream,
+                ask=ask_with_input,
+                tools=tools,
+                approve=args.approve,
+            )
+        except ConfigurationError as exc:
+            raise UsageError(str(exc)) from None
         failure: BaseException | None = None
         try:
             with events:
-                for _ in events:
+                for event in events:
                     if view is not None:
-                        view.update(events.reply)
+                        view.update(events.reply, urgent=isinstance(event, TOOL_STEPS))
             events.reply.raise_for_status()
         except (KeyboardInterrupt, NbchatError) as exc:
             failure = exc

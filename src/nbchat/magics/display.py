@@ -48,11 +48,13 @@ class LiveView:
         self._last = 0.0
         self._pause = UPDATE_INTERVAL
 
-    def update(self, reply: Reply) -> None:
+    def update(self, reply: Reply, *, urgent: bool = False) -> None:
+        """Show the reply so far, within the limits; `urgent` (a tool's step, which may be the
+        last event for a while) skips the interval, not the byte allowance."""
         now = time.monotonic()
         if self._started is None:  # a reply done within one interval shows only its final form
             self._started = self._last = now
-        if now - self._last < self._pause:
+        if now - self._last < self._pause and not urgent:
             return
         size = len(reply.text)
         allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)

@@ -56,6 +56,16 @@ def chat_arguments(func: Any) -> Any:
             action="store_true",
             help="send the last error and the code of the cell that raised it",
         ),
+        argument(
+            "--tools",
+            metavar="NAMES",
+            help="functions from the notebook the model may call for this message, e.g. a,b",
+        ),
+        argument(
+            "--approve",
+            choices=["auto", "ask", "never"],
+            help="who lets tool calls run for this message (default: the chat's approve=)",
+        ),
     ]
     for option in reversed(options):
         func = option(func)

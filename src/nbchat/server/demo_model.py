@@ -7,6 +7,7 @@ slash commands that tests, benchmarks and demos rely on (see `respond`).
 from __future__ import annotations
 
 import ast
+import json
 import math
 import operator
 import re
@@ -40,7 +41,7 @@ class Call:
     """A tool call and the result the tool produced."""
 
     name: str
-    args: dict[str, str]
+    args: dict[str, Any]
     result: str
 
 
@@ -227,6 +228,51 @@ def answer_with_result(call: Call) -> Plan:
     if call.name == "calculator" and "expression" in call.args:
         return Plan(deltas(f"`{call.args['expression']}` = **{call.result}**."))
     return Plan(deltas(f"The `{call.name}` tool returned: {call.result}"))
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """A `/tool` prompt: the calls to make in each round, and how many rounds to make."""
+
+    calls: list[Call]
+    rounds: int = 1
+
+
+def tool_request(prompt: str) -> ToolRequest | str | None:
+    """Read a prompt that asks for client-side tools, one call per line:
+
+        /tool NAME {"json": "arguments"}
+        /tool OTHER {}
+        /rounds N        (optional: make the same calls N rounds in a row)
+
+    Returns None for any other prompt, or a usage message for a malformed one.
+    """
+    lines = [line.strip() for line in prompt.strip().splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("/tool "):
+        return None
+    usage = 'Usage: `/tool NAME {"arg": "value"}`, one call per line, then `/rounds N` if wanted.'
+    calls: list[Call] = []
+    rounds = 1
+    for line in lines:
+        command, _, rest = line.partition(" ")
+        if command == "/rounds" and rest.strip().isdigit():
+            rounds = max(1, int(rest))
+            continue
+        name, _, arguments = rest.strip().partition(" ")
+        try:
+            args = json.loads(arguments or "{}")
+        except ValueError:
+            return usage
+        if command != "/tool" or not name or not isinstance(args, dict):
+            return usage
+        calls.append(Call(name, args, ""))
+    return ToolRequest(calls, rounds)
+
+
+def tool_answer(results: Sequence[Call]) -> Plan:
+    """The answer once the client sent the results of the calls it was asked to make."""
+    lines = [f"The `{call.name}` tool returned: {call.result}" for call in results]
+    return Plan(deltas("\n\n".join(lines)))
 
 
 def _think(prompt: str, history: Sequence[Turn]) -> Plan:

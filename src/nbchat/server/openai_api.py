@@ -6,7 +6,8 @@ completion object, chunk object with `delta`s, the usage chunk with `choices: []
 `stream_options.include_usage`, `data: [DONE]`). Reasoning streams as `reasoning_content`, as
 vLLM and llama.cpp send it. The calculator is a tool call (arguments streamed in pieces, ending
 with `finish_reason: "tool_calls"`); when the client sends the tool's result back, the model
-answers with it.
+answers with it. A `/tool NAME {args}` prompt calls a tool the request offers in `tools` (one
+call per line, all in one round; `/rounds N` repeats them), then answers with the results.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ from .demo_model import (
     Step,
     Text,
     Thought,
+    ToolRequest,
     Turn,
     answer_with_result,
     count_tokens,
+    deltas,
     respond,
+    tool_answer,
+    tool_request,
 )
 
 #: The models `GET /v1/models` lists; any other name is a 404 `model_not_found`.
@@ -108,7 +113,7 @@ def _completion(body: dict[str, Any]) -> Completion:
         known = ", ".join(MODELS)
         message = f"The model `{model}` does not exist; this server has: {known}"
         raise ApiError(404, message, code="model_not_found", param="model")
-    plan, prompt_tokens = _plan(messages)
+    plan, prompt_tokens = _plan(messages, _offered(body.get("tools")))
     plan, finish_reason = _limited(plan, limit)
     digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
     return Completion(
@@ -146,13 +151,31 @@ def _content(message: dict[str, Any], index: int) -> str:
     raise ApiError(400, f"'{param}' must be a string or an array of text parts", param=param)
 
 
-def _plan(messages: list[Any]) -> tuple[Plan, int]:
+def _offered(tools: Any) -> list[str]:
+    """The names of the client-side tools a request offers (`tools: [{"type": "function",
+    "function": {"name", "description", "parameters"}}]`)."""
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise ApiError(400, "'tools' must be an array", param="tools")
+    names = []
+    for index, item in enumerate(tools):
+        function = item.get("function") if isinstance(item, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            param = f"tools[{index}].function.name"
+            raise ApiError(400, f"'{param}' must be a string", param=param)
+        names.append(function["name"])
+    return names
+
+
+def _plan(messages: list[Any], offered: list[str]) -> tuple[Plan, int]:
     """The demo model's answer to the conversation, and the tokens it read."""
     turns: list[Turn] = []
     calls: dict[str, Call] = {}
     user: str | None = None
     answer: list[str] = []
     words = 0
+    rounds = 0  # assistant messages with tool calls since the last user message
     for index, message in enumerate(messages):
         role = message.get("role") if isinstance(message, dict) else None
         if role not in ROLES:
@@ -163,23 +186,61 @@ def _plan(messages: list[Any]) -> tuple[Plan, int]:
         if role == "user":
             if user is not None:
                 turns.append(Turn(user, "".join(answer)))
-            user, answer = content, []
+            user, answer, rounds = content, [], 0
         elif role == "assistant":
             answer.append(content)
-            calls.update(_tool_calls(message, index))
-    last = messages[-1]
-    if last["role"] == "tool":
-        call = calls.get(str(last.get("tool_call_id")))
+            made = _tool_calls(message, index)
+            calls.update(made)
+            rounds += bool(made)
+    if messages[-1]["role"] == "tool":
+        results = _results(messages, calls)
+        request = tool_request(user or "")
+        if isinstance(request, ToolRequest):
+            if rounds < request.rounds:
+                return _tool_plan(request, offered), words
+            return tool_answer(results), words
+        if len(results) == 1:
+            return answer_with_result(results[0]), words
+        return tool_answer(results), words
+    if messages[-1]["role"] != "user" or user is None:
+        raise ApiError(400, "the last message must come from the user or a tool", param="messages")
+    request = tool_request(user)
+    if isinstance(request, str):
+        return Plan(deltas(request)), words
+    if request is not None:
+        return _tool_plan(request, offered), words
+    return respond(user, turns), words
+
+
+def _results(messages: list[Any], calls: dict[str, Call]) -> list[Call]:
+    """The calls answered by the tool messages that end the conversation, with their results."""
+    results: list[Call] = []
+    index = len(messages) - 1
+    while index >= 0 and messages[index].get("role") == "tool":
+        call = calls.get(str(messages[index].get("tool_call_id")))
         if call is None:
             raise ApiError(
                 400,
-                "the last message is a tool result for no tool call of an earlier message",
-                param=f"messages[{len(messages) - 1}].tool_call_id",
+                "a tool message answers no tool call of an earlier message",
+                param=f"messages[{index}].tool_call_id",
             )
-        return answer_with_result(replace(call, result=_content(last, -1))), words
-    if last["role"] != "user" or user is None:
-        raise ApiError(400, "the last message must come from the user or a tool", param="messages")
-    return respond(user, turns), words
+        results.insert(0, replace(call, result=_content(messages[index], index)))
+        index -= 1
+    return results
+
+
+def _tool_plan(request: ToolRequest, offered: list[str]) -> Plan:
+    """The calls a `/tool` prompt asks for, when the request offers those tools."""
+    for call in request.calls:
+        if call.name not in offered:
+            tools = ", ".join(f"`{name}`" for name in offered) or "none"
+            return Plan(
+                deltas(
+                    f"I cannot call `{call.name}`: the request offers no such tool "
+                    f"(tools: {tools})."
+                )
+            )
+    return Plan(list(request.calls))
 
 
 def _tool_calls(message: dict[str, Any], index: int) -> dict[str, Call]:
@@ -201,18 +262,19 @@ def _tool_calls(message: dict[str, Any], index: int) -> dict[str, Call]:
 def _limited(plan: Plan, max_tokens: int | None) -> tuple[Plan, str]:
     """The plan as OpenAI's wire can carry it, and why it ends.
 
-    A reply ends at its first tool call (the client runs the tool and asks again), and after
-    `max_tokens` generated pieces (each text or reasoning step is one token here).
+    A reply ends after its first tool calls (the client runs the tools and asks again), and
+    after `max_tokens` generated pieces (each text or reasoning step is one token here).
     """
     kept: list[Step] = []
     produced = 0
-    for step in plan.steps:
+    for index, step in enumerate(plan.steps):
         if isinstance(step, Text | Thought):
             if max_tokens is not None and produced == max_tokens:
                 return replace(plan, steps=kept, output_tokens=produced), "length"
             produced += 1
         kept.append(step)
-        if isinstance(step, Call):
+        following = plan.steps[index + 1] if index + 1 < len(plan.steps) else None
+        if isinstance(step, Call) and not isinstance(following, Call):
             return replace(plan, steps=kept), "tool_calls"
     return plan, "stop"
 
