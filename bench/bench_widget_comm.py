@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from jupyter_client.session import json_packer
 from kernel import Kernel, Message, busiest_second
 
 from nbchat.server import start_server
@@ -61,16 +60,15 @@ def turn_costs(messages: list[Message]) -> list[TurnCost]:
     """Split comm traffic into turns: each starts with the widget's status -> "streaming"."""
     turns: list[list[Message]] = []
     for m in messages:
-        if m.kind != "comm_msg" or m.data is None:
+        if m.kind != "comm_msg" or m.summary is None:
             continue
-        state = m.data.get("state") or {}
-        if m.data.get("method") == "update" and state.get("status") == "streaming":
+        if m.summary["method"] == "update" and m.summary["status"] == "streaming":
             turns.append([])
         if turns:
             turns[-1].append(m)
     return [
         TurnCost(
-            sum(len(json_packer(m.data)) for m in turn),
+            sum(m.data_size for m in turn),
             sum(m.size for m in turn),
             len(turn),
             busiest_second([m.at for m in turn]),

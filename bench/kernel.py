@@ -15,18 +15,20 @@ from typing import Any
 
 import zmq
 from jupyter_client.manager import KernelManager
-from jupyter_client.session import Session
+from jupyter_client.session import Session, json_packer
 
 
 @dataclass
 class Message:
-    """One IOPub message: arrival time, bytes on the wire, type, parent msg_id, comm data."""
+    """One IOPub message: arrival time, bytes on the wire, type, parent msg_id, and for a
+    comm_msg the bytes of its data as Jupyter packs it and a summary (`summarize`)."""
 
     at: float
     size: int
     kind: str
     parent: str
-    data: dict[str, Any] | None = None
+    data_size: int = 0
+    summary: dict[str, Any] | None = None
 
 
 @dataclass
@@ -76,11 +78,12 @@ class Kernel:
             _, parts = session.feed_identities(frames)
             message = session.deserialize(parts, content=False)
             kind = message["msg_type"]
-            data = None
+            at, parent = time.monotonic(), message["parent_header"].get("msg_id", "")
+            entry = Message(at, size, kind, parent)
             if kind == "comm_msg":
-                data = session.unpack(message["content"]).get("data")
-            parent = message["parent_header"].get("msg_id", "")
-            self._capture.messages.append(Message(time.monotonic(), size, kind, parent, data))
+                data = session.unpack(message["content"]).get("data") or {}
+                entry.data_size, entry.summary = len(json_packer(data)), summarize(data)
+            self._capture.messages.append(entry)
         socket.close(linger=0)
 
     def run(self, code: str, timeout: float = 900) -> list[Message]:
@@ -110,6 +113,20 @@ class Kernel:
         if result["status"] != "ok":
             raise RuntimeError(f"{expression}: {result}")
         return str(result["data"]["text/plain"])
+
+
+def summarize(data: dict[str, Any]) -> dict[str, Any]:
+    """What the benchmarks look at in a comm message, without keeping its (maybe large) text:
+    the method, the `status` of a state update, the type of a custom message."""
+    content = data.get("content")
+    kind = content[0] if isinstance(content, list) and content else None
+    if isinstance(content, dict):
+        kind = content.get("type")
+    return {
+        "method": data.get("method"),
+        "status": (data.get("state") or {}).get("status"),
+        "type": kind,
+    }
 
 
 def busiest_second(times: list[float]) -> int:

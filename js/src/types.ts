@@ -46,16 +46,35 @@ export interface ToolUpdate extends ToolCall {
   index: number;
 }
 
-/** Kernel → front end custom messages. */
+/** The end of a turn: its last text and tool changes, and its outcome. `user` is there when
+ * the turn never started live (everything comes in this message). */
+export interface TurnEnd {
+  type: "turn_end";
+  seq: number;
+  turn: string;
+  text: string;
+  tools?: ToolUpdate[];
+  status: Status;
+  usage: Usage | null;
+  error: ErrorInfo | null;
+  user?: string;
+}
+
+/** Kernel → front end custom messages (a delta arrives as the list `WireDelta`). */
 export type KernelMessage =
   | { type: "turn_start"; seq: number; turn: string; user: string; text: string; tool_calls: ToolCall[] }
   | { type: "delta"; seq: number; turn: string; text: string; tools?: ToolUpdate[] }
-  | { type: "turn_end"; seq: number; turn: string; status: Status }
-  | { type: "sync"; seq: number; live: LiveTurn[] };
+  | TurnEnd
+  /** The live turns, and the transcript from index `base` on (`base` is what the view said
+   * it has, or 0 when its copy differs from the kernel's). */
+  | { type: "sync"; seq: number; live: LiveTurn[]; base: number; messages: Message[] };
+
+/** A delta as sent: the one frequent message, kept small. */
+export type WireDelta = ["delta", number, string, string, ToolUpdate[]?];
 
 /** Front end → kernel custom messages. */
 export type ViewMessage =
-  | { type: "sync" }
+  | { type: "sync"; have: number; last: string | null }
   | { type: "send"; text: string }
   | { type: "stop" }
   | { type: "retry"; turn: string }

@@ -24,7 +24,7 @@
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { IncrementalMarkdown } from "./incremental";
-import { LiveTurns } from "./live";
+import { LiveTurns, parseKernelMessage } from "./live";
 import { copyCode } from "./markdown";
 import {
   assistantMessage,
@@ -35,7 +35,8 @@ import {
   toolCards,
   userMessage,
 } from "./render";
-import type { KernelMessage, Message, ViewMessage, WidgetState } from "./types";
+import { appendTurn, applyTail } from "./transcript";
+import type { KernelMessage, Message, ViewMessage, WidgetState, WireDelta } from "./types";
 import "./widget.css";
 
 type Model = AnyModel<WidgetState>;
@@ -131,7 +132,7 @@ export class ChatView {
     this.listen("change:status", () => this.showStatus());
     this.listen("change:title", () => this.showTitle());
     this.listen("change:allow_remote_images", () => this.rerenderAll());
-    this.listen("msg:custom", (msg: KernelMessage) => this.onKernelMessage(msg));
+    this.listen("msg:custom", (msg: KernelMessage | WireDelta) => this.onKernelMessage(parseKernelMessage(msg)));
 
     this.showTitle();
     this.showStatus();
@@ -158,7 +159,14 @@ export class ChatView {
   }
 
   private requestSync(): void {
-    if (this.live.requestSync()) this.post({ type: "sync" });
+    if (!this.live.requestSync()) return;
+    const messages = this.messages;
+    this.post({ type: "sync", have: messages.length, last: messages[messages.length - 1]?.id ?? null });
+  }
+
+  /** The model's transcript, which turn_end and sync replies extend in place (transcript.ts). */
+  private get messages(): Message[] {
+    return this.model.get("messages") ?? [];
   }
 
   private get renderOptions() {
@@ -211,7 +219,7 @@ export class ChatView {
 
   /** Render committed messages, appending when the list only grew. */
   private showCommitted(): void {
-    const messages: Message[] = this.model.get("messages") ?? [];
+    const messages = this.messages;
     const grew =
       messages.length >= this.shownIds.length && this.shownIds.every((id, i) => messages[i].id === id);
     const stick = this.nearBottom();
@@ -256,9 +264,13 @@ export class ChatView {
     }
     if (outcome === "ignored") return;
     if (msg.type === "sync") {
+      if (applyTail(this.messages, msg.base, msg.messages)) this.showCommitted();
+      else this.requestSync(); // a reply to a view that has more than this one
       for (const turn of [...this.liveViews.keys()]) if (!this.live.turns.has(turn)) this.dropLive(turn);
       for (const turn of this.live.turns.keys()) this.dirty.add(turn);
     } else if (msg.type === "turn_end") {
+      if (this.live.finished) appendTurn(this.messages, this.live.finished);
+      this.showCommitted();
       this.dropLive(msg.turn);
     } else {
       this.dirty.add(msg.turn);

@@ -2,18 +2,31 @@
 
 The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.send`,
 `%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
-keep working. Text reaches the views as batched custom messages; the finished turn is committed
-once to the synced `messages` trait, which is also what a saved notebook keeps.
+keep working.
+
+A turn costs the comm O(its own size), however long the conversation: text reaches the views
+once, as batched custom messages, and `turn_end` carries only what they do not have yet. The
+transcript (`messages`, two entries per finished turn) is appended to in place on both sides
+instead of being re-sent: the kernel's list is what a view opened later receives (the widget
+state), and each front-end model appends the turn it built from the stream to its own copy,
+which is what JupyterLab saves in the notebook. Appends are keyed by turn, so several views of
+one model, or a state update racing a `turn_end`, add a turn once.
 
 `turn` is the widget's short key for a turn ("t1", "t2"...), also the "turn" of its two entries
-in `messages`. Text still pending when a turn ends is not flushed: the commit carries it.
+in `messages`.
 
 Kernel → view custom messages; all but "sync" carry the next `seq` (per widget, from 1):
   turn_start {turn, user, text, tool_calls}   a turn began (text so far if it began elsewhere)
-  delta      {turn, text, tools?}             new text, changed tool calls [{index, ...}]; < 30/s
-  turn_end   {turn, status}                   sent after the turn was committed to `messages`
-  sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
-View → kernel: {"type": "sync"}, {"type": "send", "text"}, {"type": "stop"},
+  ["delta", seq, turn, text, tools?]          new text; changed tool calls [{index, ...}]
+                                              (a list: the one frequent message, kept small)
+  turn_end   {turn, text, tools?, status, usage, error, user?}
+                                              the last text and tool changes, and the outcome;
+                                              `user` when the turn never started live here
+  sync       {seq, live: [{turn, user, text, tool_calls}], base, messages}
+             reply to a view's {"type": "sync", "have", "last"}: the live turns, and the
+             transcript from index `base` (`have` when the view's first `have` entries end
+             with entry id `last` like the kernel's, else 0)
+View → kernel: {"type": "sync", "have", "last"}, {"type": "send", "text"}, {"type": "stop"},
 {"type": "retry", "turn"}, {"type": "new"}.
 """
 
@@ -46,6 +59,11 @@ if not (_STATIC / "widget.js").is_file():
 #: Seconds between two delta flushes, at least: 25 a second, leaving room under 30 messages
 #: a second for the turn_start, turn_end and state messages around them.
 FLUSH_INTERVAL = 0.04
+#: A delta waits until it carries this much text (a delta message's own overhead is ~60
+#: bytes, so comm bytes stay within 1.2x the text) ...
+FLUSH_CHARS = 320
+#: ... or until its oldest text has waited this many seconds (a slow stream still flows).
+FLUSH_LATENCY = 0.3
 
 ReplyCallback = Callable[[Reply], None]
 
@@ -81,7 +99,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._last_sent: EventStream | None = None
         self._thread: threading.Thread | None = None
         self._callbacks: list[ReplyCallback] = []
-        self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
+        self._flusher = _Flusher(self._flush, FLUSH_INTERVAL, FLUSH_LATENCY)
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
 
@@ -184,8 +202,9 @@ class ChatWidget(anywidget.AnyWidget):
             elif turn.id not in self._live:
                 self._start(turn)  # its text so far already includes `event`
             elif event is not None:
-                self._live[turn.id].add(turn, event)
-                self._flusher.poke()
+                live = self._live[turn.id]
+                live.add(turn, event)
+                self._flusher.poke(full=live.pending_chars >= FLUSH_CHARS or live.changed_tools)
         if kind == "turn_end":
             for callback in list(self._callbacks):
                 try:
@@ -203,11 +222,21 @@ class ChatWidget(anywidget.AnyWidget):
         self._post({"type": "turn_start", **live.snapshot()})
 
     def _end(self, turn: Turn) -> None:
-        self._live.pop(turn.id, None)
-        self._ended.add(turn.id)
         key = self._key(turn)
-        self.messages = [*self.messages, *_turn_messages(turn, key)]
-        self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
+        live = self._live.pop(turn.id, None)
+        self._ended.add(turn.id)
+        user, assistant = _turn_messages(turn, key)
+        # In place: no trait event, so the list is not re-sent; the views build the same two
+        # entries from the stream and this message, and a view opened later gets the list.
+        self.messages.extend((user, assistant))
+        end: dict[str, Any] = {"type": "turn_end"}
+        if live is None:  # never started live here (a non-streaming send): all of it now
+            live = _LiveTurn(turn, key, text="", tools=[])
+            end["user"] = turn.user
+        live.tools_now(assistant["tool_calls"])
+        end.update(live.take())
+        end.update({k: assistant[k] for k in ("status", "usage", "error")})
+        self._post(end)
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
 
@@ -221,22 +250,41 @@ class ChatWidget(anywidget.AnyWidget):
     def _flush(self) -> None:
         with self._lock:
             for live in self._live.values():
-                if live.pending or live.changed_tools:
-                    self._post({"type": "delta", **live.take()})
+                if live.pending_chars or live.changed_tools:
+                    self._seq += 1
+                    delta = live.take()
+                    message: list[Any] = ["delta", self._seq, delta["turn"], delta["text"]]
+                    if "tools" in delta:
+                        message.append(delta["tools"])
+                    super().send(message)  # type: ignore[arg-type]
 
-    def _sync(self) -> None:
-        """Tell the views where every live turn stands; pending text is included, not resent."""
+    def _sync(self, have: object, last: object) -> None:
+        """Tell the views where every live turn stands (pending text included, not resent),
+        and the transcript entries after the first `have` a view has, when those end with
+        entry id `last` like ours (else all of it)."""
         with self._lock:
             for live in self._live.values():
                 live.take()
             live_turns = [live.snapshot() for live in self._live.values()]
-            super().send({"type": "sync", "seq": self._seq, "live": live_turns})
+            messages = self.messages
+            base = have if isinstance(have, int) and 0 <= have <= len(messages) else 0
+            if base and messages[base - 1]["id"] != last:
+                base = 0
+            super().send(
+                {
+                    "type": "sync",
+                    "seq": self._seq,
+                    "live": live_turns,
+                    "base": base,
+                    "messages": messages[base:],
+                }
+            )
 
     def _on_view_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
         try:
             if kind == "sync":
-                self._sync()
+                self._sync(content.get("have"), content.get("last"))
             elif kind == "send":
                 self.send(str(content.get("text", "")))
             elif kind == "stop":
@@ -254,63 +302,87 @@ class ChatWidget(anywidget.AnyWidget):
 class _LiveTurn:
     """What the views know of one streaming turn, and what is waiting for the next flush."""
 
-    def __init__(self, turn: Turn, key: str) -> None:
+    def __init__(
+        self,
+        turn: Turn,
+        key: str,
+        *,
+        text: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.turn = turn
         self.key = key
-        self.text = turn.reply.text
-        self.tools = _tool_dicts(turn.reply)
-        self.pending = ""
+        # Text parts, joined on read: appending to one string would copy it on every delta.
+        self._sent: list[str] = [turn.reply.text if text is None else text]
+        self._pending: list[str] = []
+        self.pending_chars = 0
+        self.tools = _tool_dicts(turn.reply) if tools is None else tools
         self.changed_tools: set[int] = set()
 
     def add(self, turn: Turn, event: Event) -> None:
         if isinstance(event, TextDelta):
-            self.text += event.text
-            self.pending += event.text
+            self._pending.append(event.text)
+            self.pending_chars += len(event.text)
         elif isinstance(event, ToolCall | ToolResult):
             # The reply has folded this event in already (it is added before listeners run).
-            tools = _tool_dicts(turn.reply)
-            self.changed_tools.update(
-                i for i, tool in enumerate(tools) if i >= len(self.tools) or self.tools[i] != tool
-            )
-            self.tools = tools
+            self.tools_now(_tool_dicts(turn.reply))
+
+    def tools_now(self, tools: list[dict[str, Any]]) -> None:
+        """The turn's tool calls are now `tools`: mark the ones that changed."""
+        self.changed_tools.update(
+            i for i, tool in enumerate(tools) if i >= len(self.tools) or self.tools[i] != tool
+        )
+        self.tools = tools
 
     def take(self) -> dict[str, Any]:
         """The pending delta, which then counts as sent ("tools" only when one changed)."""
-        delta: dict[str, Any] = {"turn": self.key, "text": self.pending}
+        pending = "".join(self._pending)
+        self._sent.append(pending)
+        delta: dict[str, Any] = {"turn": self.key, "text": pending}
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
-        self.pending = ""
+        self._pending.clear()
+        self.pending_chars = 0
         self.changed_tools.clear()
         return delta
 
     def snapshot(self) -> dict[str, Any]:
+        """The turn as sent so far (call `take` first to include the pending text)."""
+        self._sent[:] = ["".join(self._sent)]
         return {
             "turn": self.key,
             "user": self.turn.user,
-            "text": self.text,
+            "text": self._sent[0],
             "tool_calls": self.tools,
         }
 
 
 class _Flusher:
-    """Runs `flush` on a daemon thread soon after `poke()`, at most once per `interval`."""
+    """Runs `flush` on a daemon thread after `poke()`s: at most once per `interval`, as soon
+    as a poke said the batch is `full`, else once the first poke has waited `latency`."""
 
-    def __init__(self, flush: Callable[[], None], interval: float) -> None:
+    def __init__(self, flush: Callable[[], None], interval: float, latency: float) -> None:
         self._flush = flush
         self._interval = interval
+        self._latency = latency
         self._cond = threading.Condition()
-        self._poked = False
+        self._since: float | None = None  # when the first poke of this batch came
+        self._full = False
         self._closed = False
         self._last = 0.0
         self._thread: threading.Thread | None = None
 
-    def poke(self) -> None:
+    def poke(self, full: bool = False) -> None:
         with self._cond:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="nbchat-flush", daemon=True)
                 self._thread.start()
-            self._poked = True
-            self._cond.notify()
+            if self._since is None:
+                self._since = time.monotonic()
+                self._cond.notify()
+            if full and not self._full:
+                self._full = True
+                self._cond.notify()
 
     def close(self) -> None:
         with self._cond:
@@ -323,11 +395,17 @@ class _Flusher:
                 while True:
                     if self._closed:
                         return
-                    wait = self._last + self._interval - time.monotonic()
-                    if self._poked and wait <= 0:
+                    if self._since is None:
+                        self._cond.wait()
+                        continue
+                    due = self._last + self._interval
+                    if not self._full:
+                        due = max(due, self._since + self._latency)
+                    wait = due - time.monotonic()
+                    if wait <= 0:
                         break
-                    self._cond.wait(wait if self._poked else None)
-                self._poked = False
+                    self._cond.wait(wait)
+                self._since, self._full = None, False
                 self._last = time.monotonic()
             try:
                 self._flush()

@@ -395,3 +395,44 @@ def test_transcript_survives_save_and_reload(
     expect(restored.replies.first.locator(".nbchat-markdown")).to_have_text("kept after reload")
     html = page.content()
     assert session not in html and token not in html
+
+
+def saved_transcripts(saved: dict) -> list[list[tuple[str, str]]]:
+    """(role, text) of every ChatWidget transcript in a saved notebook's widget state."""
+    state = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return [
+        [(m["role"], m["text"]) for m in model["state"]["messages"]]
+        for model in state.values()
+        if "messages" in model["state"]
+    ]
+
+
+def test_two_views_of_one_widget_agree_and_the_notebook_keeps_every_turn(
+    notebook: Notebook, server: ServerHandle
+) -> None:
+    """Turns are not re-sent as state: each view's model appends what streamed, once."""
+    first = ChatPanel.create(notebook, server.url, **CHATS)
+    notebook.run_cell(1, "w")  # a second view of the same widget
+    second = ChatPanel(notebook.output(1).locator('[data-testid="nbchat"]'))
+    expect(second.root).to_be_visible()
+    turns = [("/echo one", "one"), ("/echo two", "two"), ("/stream 40 10 10", stream_text(40, 10))]
+    for prompt, _ in turns:
+        first.wait_finished(first.send(prompt))
+    expected = [item for prompt, text in turns for item in (("user", prompt), ("assistant", text))]
+    for panel in (first, second):
+        expect(panel.replies).to_have_count(3)
+        assert [panel.text(r).strip() for r in panel.replies.all()] == [t for _, t in turns]
+        expect(panel.replies.last).to_have_attribute("data-status", "complete")
+
+    assert saved_transcripts(notebook.save()) == [expected]
+
+    notebook.reload()  # same kernel: the views get the kernel's list and catch up
+    again = [ChatPanel(notebook.output(i).locator('[data-testid="nbchat"]')) for i in range(2)]
+    for panel in again:
+        expect(panel.replies).to_have_count(3)
+    again[1].wait_finished(again[1].send("/echo after reload"))
+    for panel in again:
+        expect(panel.replies).to_have_count(4)
+        expect(panel.replies.last.locator(".nbchat-markdown")).to_have_text("after reload")
+    expected += [("user", "/echo after reload"), ("assistant", "after reload")]
+    assert saved_transcripts(notebook.save()) == [expected]

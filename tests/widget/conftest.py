@@ -36,13 +36,18 @@ class RecordingComm(BaseComm):
             self.sent.append((time.monotonic(), data or {}))
 
     def customs(self) -> list[dict[str, Any]]:
-        """Custom messages (the streaming protocol), in order."""
+        """Custom messages (the streaming protocol), in order, deltas as dicts."""
+        return [content for _, content in self.timed_customs()]
+
+    def raw_customs(self) -> list[Any]:
+        """Custom messages as sent (deltas are lists)."""
         with self._lock:
             return [d["content"] for _, d in self.sent if d.get("method") == "custom"]
 
     def timed_customs(self) -> list[tuple[float, dict[str, Any]]]:
         with self._lock:
-            return [(t, d["content"]) for t, d in self.sent if d.get("method") == "custom"]
+            sent = [(t, d["content"]) for t, d in self.sent if d.get("method") == "custom"]
+        return [(t, as_dict(content)) for t, content in sent]
 
     def state_updates(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -53,6 +58,41 @@ class RecordingComm(BaseComm):
         self.handle_msg(
             {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
         )
+
+
+def as_dict(content: Any) -> dict[str, Any]:
+    """A custom message in dict form: a delta `["delta", seq, turn, text, tools?]` too."""
+    if not isinstance(content, list):
+        return content
+    delta = dict(zip(("type", "seq", "turn", "text", "tools"), content, strict=False))
+    return delta
+
+
+def view_transcript(customs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The transcript a view that saw every message from the first one builds (as js/src/live.ts
+    does): the kernel never re-sends it, so this must equal the widget's `messages`."""
+    live: dict[str, dict[str, Any]] = {}
+    transcript: list[dict[str, Any]] = []
+    for m in customs:
+        if m["type"] == "turn_start":
+            live[m["turn"]] = {"user": m["user"], "text": m["text"], "tools": list(m["tool_calls"])}
+        elif m["type"] in ("delta", "turn_end"):
+            turn = live.pop(m["turn"]) if m["type"] == "turn_end" else live[m["turn"]]
+            if "user" in m:
+                turn = {"user": m["user"], "text": "", "tools": []}
+            turn["text"] += m["text"]
+            for update in m.get("tools", []):
+                index, call = update["index"], {k: v for k, v in update.items() if k != "index"}
+                turn["tools"][index : index + 1] = [call]
+            if m["type"] == "turn_end":
+                key = m["turn"]
+                common = {"turn": key, "tool_calls": [], "usage": None, "error": None}
+                user = {"id": f"{key}-user", "role": "user", "text": turn["user"]}
+                transcript.append({**user, **common, "status": "complete"})
+                outcome = {k: m[k] for k in ("status", "usage", "error")}
+                reply = {"id": key, "role": "assistant", "text": turn["text"]}
+                transcript.append({**common, **reply, "tool_calls": turn["tools"], **outcome})
+    return transcript
 
 
 @pytest.fixture(autouse=True)
