@@ -16,6 +16,7 @@ second, target <= 30.
 from __future__ import annotations
 
 import argparse
+import statistics
 from dataclasses import dataclass
 
 from kernel import Kernel, Message, busiest_second
@@ -105,10 +106,12 @@ def run(turns: int, paces: list[int]) -> list[str]:
         total = sum(c.data_bytes for c in costs)
         rows.append(f"widget: comm bytes over {turns} turns | {total / 1e6:.2f} MB | O(turns)")
         if cpu:
-            spread = max(cpu) / min(cpu)
             shown = " ".join(f"{c:.2f}" for c in cpu)
+            k = min(3, len(cpu))
+            trend = statistics.mean(cpu[-k:]) / statistics.mean(cpu[:k])
             rows.append(
-                f"widget: kernel CPU per 100 turns | {shown} s (max/min {spread:.2f}) | flat (±20%)"
+                f"widget: kernel CPU per 100 turns | {shown} s (last {k} / first {k}: "
+                f"{trend:.2f}; max/min {max(cpu) / min(cpu):.2f}) | flat (±20%)"
             )
         for delay in paces:
             cost = paced(kernel, delay)

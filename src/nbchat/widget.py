@@ -59,11 +59,11 @@ if not (_STATIC / "widget.js").is_file():
 #: Seconds between two delta flushes, at least: 25 a second, leaving room under 30 messages
 #: a second for the turn_start, turn_end and state messages around them.
 FLUSH_INTERVAL = 0.04
-#: A delta waits until it carries this much text (a delta message's own overhead is ~60
-#: bytes, so comm bytes stay within 1.2x the text) ...
-FLUSH_CHARS = 320
+#: A delta waits until it carries this much text (a delta message's own overhead is ~55
+#: bytes, so comm bytes stay within 1.2x the text down to ~700 characters a second) ...
+FLUSH_CHARS = 400
 #: ... or until its oldest text has waited this many seconds (a slow stream still flows).
-FLUSH_LATENCY = 0.3
+FLUSH_LATENCY = 0.5
 
 ReplyCallback = Callable[[Reply], None]
 

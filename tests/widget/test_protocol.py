@@ -100,10 +100,10 @@ def test_deltas_batch_text_but_a_slow_stream_still_flows(make_widget) -> None:
 
     slow = make_widget()
     comm = recorder(slow)
-    slow.send("/stream 12 5 100")  # 50 characters a second for 1.2 s
+    slow.send("/stream 25 5 100")  # 50 characters a second for 2.5 s
     slow.wait(10)
     times = [t for t, m in comm.timed_customs() if m["type"] == "delta"]
-    assert len(times) >= 2  # it did not all wait for the end
+    assert len(times) >= 3  # it did not all wait for the end
     assert max(b - a for a, b in itertools.pairwise(times)) < FLUSH_LATENCY + 0.25
 
 
