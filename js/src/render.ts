@@ -1,6 +1,7 @@
-// DOM for transcript entries. Model text goes through renderMarkdown; everything else the model
+// DOM for transcript entries. Model text goes through renderMarkdown (via renderBlocks); everything else the model
 // controls (tool names, arguments, results, error messages) is set as textContent only.
-import { renderMarkdown, type RenderOptions } from "./markdown";
+import { renderBlocks } from "./incremental";
+import type { RenderOptions } from "./markdown";
 import type { ErrorInfo, Message, Status, ToolCall, Usage } from "./types";
 
 export const RESULT_PREVIEW_CHARS = 2000;
@@ -40,12 +41,12 @@ export function userMessage(turn: string, text: string, status: Status = "comple
   return frame;
 }
 
-/** A finished assistant message, rendered whole. */
+/** A finished assistant message, rendered whole (an over-long block in pieces, incremental.ts). */
 export function assistantMessage(message: Message, options: RenderOptions): HTMLElement {
   const frame = messageFrame("assistant", message.turn, message.status);
   if (message.tool_calls.length) frame.append(toolCards(message.tool_calls));
   const body = el("div", "nbchat-markdown");
-  body.append(renderMarkdown(message.text, options));
+  body.append(renderBlocks(message.text, options));
   frame.append(body);
   if (message.status === "stopped") frame.append(el("div", "nbchat-note", "Stopped"));
   if (message.error) frame.append(errorBox(message.error, message.turn));
