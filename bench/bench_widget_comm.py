@@ -35,7 +35,7 @@ _bench_cpu = []
 _SOAK = """
 _t = time.process_time()
 for _i in range({turns}):
-    _bench_widget.send({prompt!r})
+    _bench_widget.ask({prompt!r})
     assert _bench_widget.wait().status == "complete"
     if (_i + 1) % 100 == 0:
         _bench_cpu.append(time.process_time() - _t)
@@ -43,7 +43,7 @@ for _i in range({turns}):
 """
 _ONE = """
 _bench_widget.new()
-_bench_widget.send({prompt!r})
+_bench_widget.ask({prompt!r})
 _bench_reply = _bench_widget.wait()
 assert _bench_reply.status == "complete", _bench_reply
 """

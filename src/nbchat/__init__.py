@@ -5,19 +5,21 @@ Importing nbchat is cheap: the widget, the magics and the reference server load 
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors, events
-from .chat import Chat, EventStream, Turn
+from .chat import Chat, EventStream
 from .errors import NbchatError, StreamError
 from .events import Done, Error, Reply, Start, TextDelta, ToolCall, ToolResult, Usage
+from .turn import Turn
 
 if TYPE_CHECKING:
     from .server import ServerHandle, start_server
     from .widget import ChatWidget
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("nbchat")  # written once, in pyproject.toml
 
 # A library stays quiet unless the application configures logging (retries log warnings).
 logging.getLogger("nbchat").addHandler(logging.NullHandler())

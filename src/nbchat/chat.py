@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import httpx
 
 from .client import AsyncClient, Client, ClientConfig, Deadline, safe_url
 from .cookies import CookiesArg
-from .dialects import HttpRequest, Target, get_dialect
-from .errors import ConfigurationError, NbchatError, StreamError
+from .dialects import DEFAULT_DIALECT, HttpRequest, connection_settings, get_dialect
+from .errors import ConfigurationError
 from .events import Event, Reply
-from .stream import AsyncEventStream, EventDecoder, EventStream, Turn, TurnKind, failure_event
+from .settings import from_environment, missing
+from .stream import (
+    AsyncEventStream,
+    AsyncSource,
+    AsyncSSESource,
+    AsyncWholeSource,
+    EventDecoder,
+    EventStream,
+    SSESource,
+    WholeSource,
+)
+from .turn import Listener, Turn, TurnKind
 
 log = logging.getLogger("nbchat")
-
-Listener = Callable[[TurnKind, Turn, "Event | None"], None]
 
 __all__ = ["AsyncEventStream", "Chat", "EventStream", "Listener", "Turn"]
 
@@ -27,9 +37,26 @@ __all__ = ["AsyncEventStream", "Chat", "EventStream", "Listener", "Turn"]
 class Chat:
     """A conversation. Every turn, whoever sends it, is kept in `history` and told to listeners.
 
-    Arguments left out come from the environment (NBCHAT_BASE_URL, NBCHAT_DIALECT, NBCHAT_TOKEN,
-    NBCHAT_CHAT_ID, NBCHAT_MODEL, NBCHAT_USER_ID, NBCHAT_AGENT_ID, NBCHAT_COOKIES), so a notebook
-    can stay free of addresses and secrets.
+    `Chat(base_url, dialect="chats", model="gpt-4", user_id="u-1")`: the keywords besides the
+    connection ones are the dialect's own settings (see the README's settings table, or
+    `nbchat.dialects`); an unknown one is a ConfigurationError. Arguments left out come from
+    the environment (NBCHAT_BASE_URL, NBCHAT_DIALECT, NBCHAT_TOKEN, NBCHAT_COOKIES,
+    NBCHAT_TIMEOUT and each dialect's variables, e.g. NBCHAT_MODEL), so a notebook can stay
+    free of addresses and secrets.
+
+    base_url:       the server, e.g. "http://127.0.0.1:3026"; paths are relative to it.
+    token:          bearer token; never shown (reprs say token=***).
+    cookies:        a dict, httpx.Cookies, or the path of a Netscape cookies.txt file.
+    timeout:        seconds (float, default 60) without an event before a reply fails with
+                    `Error("timeout")`: it bounds silence, not the whole reply, and also bounds
+                    connecting and waiting for the response headers.
+    max_retries:    retries of a request that failed before its first byte (429, 5xx,
+                    connection errors); nothing is retried once a reply has started.
+    max_retry_wait: the longest wait in seconds before a retry, `Retry-After` included.
+
+    Raises ConfigurationError for an unknown dialect or setting, a setting that does not
+    parse, or no base URL; a missing required dialect setting (e.g. `model` for chats) is
+    reported when a message is sent.
     """
 
     def __init__(
@@ -37,61 +64,79 @@ class Chat:
         base_url: str | None = None,
         *,
         dialect: str | None = None,
-        chat_id: str | None = None,
-        model: str | None = None,
-        user_id: str | None = None,
-        workflow_id: str | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
         token: str | None = None,
         cookies: CookiesArg = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         max_retries: int = 2,
         max_retry_wait: float = 60.0,
+        **settings: Any,
     ) -> None:
-        env = os.environ.get
-        base_url = base_url or env("NBCHAT_BASE_URL")
-        if not base_url:
-            raise ConfigurationError("no server: pass base_url= or set NBCHAT_BASE_URL")
-        self._dialect = get_dialect(dialect or env("NBCHAT_DIALECT") or "chats")
-        self._target = Target(
-            chat_id=chat_id or env("NBCHAT_CHAT_ID"),
-            model=model or env("NBCHAT_MODEL"),
-            user_id=user_id or env("NBCHAT_USER_ID"),
-            workflow_id=workflow_id,
-            agent_id=agent_id or env("NBCHAT_AGENT_ID"),
-            session_id=session_id,
-        )
-        self._config = ClientConfig(
-            base_url=base_url.rstrip("/"),
-            token=token or env("NBCHAT_TOKEN"),
-            cookies=cookies if cookies is not None else env("NBCHAT_COOKIES"),
-            timeout=timeout,
+        environ = os.environ
+        self._dialect = get_dialect(dialect or environ.get("NBCHAT_DIALECT") or DEFAULT_DIALECT)
+        kind = type(self._dialect)
+        declared = kind.declared()
+        known = {item.name for item in declared}
+        unknown = sorted(name for name, value in settings.items() if name not in known)
+        if unknown:
+            names = ", ".join(item.keyword for item in declared)
+            raise ConfigurationError(
+                f"the {kind.name} dialect has no setting {unknown[0]}=; its settings: {names}"
+            )
+        given = {"base_url": base_url, "token": token, "cookies": cookies, "timeout": timeout}
+        connection = from_environment(connection_settings(kind), given, environ)
+        for item in missing(connection_settings(kind), connection):
+            raise ConfigurationError(item.needed("a Chat", item.keyword))
+        config = ClientConfig(
+            base_url=str(connection["base_url"]).rstrip("/"),
+            token=connection["token"],
+            cookies=connection["cookies"],
+            timeout=float(connection["timeout"]),
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
         )
+        self._start(config, kind.settings(**from_environment(declared, settings, environ)))
+
+    def _start(self, config: ClientConfig, target: Any) -> None:
+        self._config = config
+        self._target = target
         self._client: Client | None = None
         self._lock = threading.RLock()
         self._listeners: tuple[Listener, ...] = ()  # replaced, never mutated: safe to iterate
         self.history: list[Turn] = []
 
+    def fork(self) -> Chat:
+        """A new, empty conversation with the same backend, settings and credentials.
+
+        The fork shares nothing with this Chat: its own history, listeners and connection
+        pool; settings naming a conversation (a chat id, a session id) start unset, so its
+        first message opens a new one. Batch runs fork one Chat per independent prompt.
+        """
+        twin = Chat.__new__(Chat)
+        twin._dialect = type(self._dialect)()
+        twin._start(self._config, self._fresh(self._target))
+        return twin
+
     # -- what the conversation is -------------------------------------------------------
 
     @property
     def dialect(self) -> str:
+        """The dialect's name, e.g. "chats"."""
         return self._dialect.name
 
     @property
     def base_url(self) -> str:
+        """The server URL without any user:password part."""
         return safe_url(self._config.base_url)
 
     @property
     def timeout(self) -> float:
+        """Seconds of silence before a reply fails (see the class docstring)."""
         return self._config.timeout
 
     @property
-    def target(self) -> Target:
-        """Chat id, model, user, agent and session this conversation sends to."""
+    def target(self) -> Any:
+        """The dialect's settings as they stand now (a frozen dataclass: e.g. `chat_id`,
+        learned on the first message when it was not given)."""
         return self._target
 
     def __repr__(self) -> str:
@@ -102,53 +147,86 @@ class Chat:
 
     # -- sending ------------------------------------------------------------------------
 
-    def stream(self, text: str, *, model: str | None = None) -> EventStream:
-        """Stream the reply to `text` as normalized events (`with chat.stream(...) as events`)."""
+    def stream(self, text: str, *, model: str | None = None, whole: bool = False) -> EventStream:
+        """The reply to `text` as a handle: `with chat.stream(text) as events: for event in
+        events: ...`; `events.turn`, `events.reply`, `events.stop()`.
+
+        `whole=True` uses the non-streaming endpoint (one JSON answer, then its events); the
+        handle is the same. `model` overrides the model for this message only (dialects with a
+        `model` setting). Raises ConfigurationError for an empty message; opening raises the
+        typed HTTP errors (see `EventStream`).
+        """
         turn = self._new_turn(text)
+        if whole:
+
+            def fetch() -> Reply:
+                request = self._request(turn, model, stream=False)
+                return self._dialect.parse_reply(self._http().post_json(request))
+
+            return EventStream(WholeSource(fetch, turn.reply), turn, self._notify, self.timeout)
 
         def open_response(deadline: Deadline) -> httpx.Response:
-            target = self._prepare(model)
-            return self._http().open_stream(self._dialect.stream_request(target, text), deadline)
+            return self._http().open_stream(self._request(turn, model, stream=True), deadline)
 
-        return EventStream(open_response, turn, self._notify, self._decoder(), self.timeout)
+        source = SSESource(open_response, self._decoder())
+        return EventStream(source, turn, self._notify, self.timeout)
 
     def send(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
-        """Send `text` and wait for the whole reply; a reply that did not complete raises."""
-        if not stream:
-            return self._send_whole(text, model)
-        with self.stream(text, model=model) as events:
+        """Send `text` and wait for the whole reply (`stream=False`: the non-streaming endpoint).
+
+        Returns the complete Reply. Raises the typed HTTP and connection errors
+        (`nbchat.errors`, e.g. AuthenticationError for 401), ConfigurationError for a missing
+        setting, and StreamError (`.reply` holds the partial reply) when the reply started but
+        did not complete; KeyboardInterrupt stops the reply at once and propagates.
+        """
+        with self.stream(text, model=model, whole=not stream) as events:
             for _ in events:
                 pass
-        return _complete(events.reply)
+        return events.reply.raise_for_status()
 
-    def astream(self, text: str, *, model: str | None = None) -> AsyncEventStream:
+    def astream(
+        self, text: str, *, model: str | None = None, whole: bool = False
+    ) -> AsyncEventStream:
         """`async with chat.astream(text) as events: async for event in events: ...`"""
         turn = self._new_turn(text)
         client = AsyncClient(self._config)
         http = client.http()
 
-        async def open_response(deadline: Deadline) -> httpx.Response:
-            target, setup = self._dialect.prepare(self._with_model(model))
+        async def prepared() -> Any:
+            target, setup = self._dialect.prepare(self._checked(model))
             if setup is not None:
                 target = self._dialect.prepared(target, await client.post_json(http, setup))
-            request = self._dialect.stream_request(self._remember(target), text)
-            return await client.open_stream(http, request, deadline)
+            return self._remember(target)
 
-        return AsyncEventStream(
-            open_response, http.aclose, turn, self._notify, self._decoder(), self.timeout
-        )
+        source: AsyncSource
+        if whole:
 
-    async def asend(self, text: str, *, model: str | None = None) -> Reply:
-        async with self.astream(text, model=model) as events:
+            async def fetch() -> Reply:
+                request = self._dialect.request(await prepared(), self._upto(turn), stream=False)
+                return self._dialect.parse_reply(await client.post_json(http, request))
+
+            source = AsyncWholeSource(fetch, http.aclose, turn.reply)
+        else:
+
+            async def open_response(deadline: Deadline) -> httpx.Response:
+                request = self._dialect.request(await prepared(), self._upto(turn), stream=True)
+                return await client.open_stream(http, request, deadline)
+
+            source = AsyncSSESource(open_response, http.aclose, self._decoder())
+        return AsyncEventStream(source, turn, self._notify, self.timeout)
+
+    async def asend(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
+        """The asyncio twin of `send`: same result, same errors."""
+        async with self.astream(text, model=model, whole=not stream) as events:
             async for _ in events:
                 pass
-        return _complete(events.reply)
+        return events.reply.raise_for_status()
 
     def new(self) -> None:
         """Start over: forget the history; the next send opens a new chat or session."""
         with self._lock:
             self.history = []
-            self._target = replace(self._target, chat_id=None, session_id=None)
+            self._target = self._fresh(self._target)
 
     def close(self) -> None:
         if self._client is not None:
@@ -196,7 +274,7 @@ class Chat:
         return turn
 
     def _decoder(self) -> EventDecoder:
-        return EventDecoder(self._dialect)
+        return EventDecoder(self._dialect.decoder())
 
     def _http(self) -> Client:
         with self._lock:
@@ -204,50 +282,45 @@ class Chat:
                 self._client = Client(self._config)
             return self._client
 
-    def _with_model(self, model: str | None) -> Target:
-        return replace(self._target, model=model) if model else self._target
-
-    def _remember(self, target: Target) -> Target:
-        """Keep what preparing learned (chat id, session id) for the next turns."""
+    def _upto(self, turn: Turn) -> Sequence[Turn]:
+        """The history the dialect sees for `turn`: every turn before it, then `turn`."""
         with self._lock:
-            self._target = replace(
-                self._target, chat_id=target.chat_id, session_id=target.session_id
-            )
+            for index, earlier in enumerate(self.history):
+                if earlier is turn:
+                    return tuple(self.history[: index + 1])
+        return (turn,)  # `new()` ran meanwhile: the turn starts a conversation of its own
+
+    def _conversation(self) -> list[str]:
+        return [s.name for s in self._dialect.declared() if s.conversation]
+
+    def _fresh(self, target: Any) -> Any:
+        """`target` without the settings that name one conversation (chat id, session id)."""
+        defaults = {s.name: s.default for s in self._dialect.declared() if s.conversation}
+        return dataclasses.replace(target, **defaults)
+
+    def _checked(self, model: str | None) -> Any:
+        """The settings for one message (`model` overriding), with every required one set."""
+        target = self._target
+        if model:
+            if "model" not in vars(target):
+                raise ConfigurationError(f"the {self.dialect} dialect has no model setting")
+            target = dataclasses.replace(target, model=model)
+        for item in missing(self._dialect.declared(), vars(target)):
+            raise ConfigurationError(item.needed(f"the {self.dialect} dialect", item.keyword))
         return target
 
-    def _prepare(self, model: str | None) -> Target:
+    def _remember(self, target: Any) -> Any:
+        """Keep what preparing learned (chat id, session id) for the next turns."""
+        learned = {name: getattr(target, name) for name in self._conversation()}
         with self._lock:
-            target, setup = self._dialect.prepare(self._with_model(model))
+            self._target = dataclasses.replace(self._target, **learned)
+        return target
+
+    def _request(self, turn: Turn, model: str | None, *, stream: bool) -> HttpRequest:
+        """The request for `turn`, after preparing the conversation (e.g. creating the chat)."""
+        with self._lock:
+            target, setup = self._dialect.prepare(self._checked(model))
             if setup is not None:
                 target = self._dialect.prepared(target, self._http().post_json(setup))
-            return self._remember(target)
-
-    def _send_whole(self, text: str, model: str | None) -> Reply:
-        turn = self._new_turn(text)
-        self._notify("turn_start", turn, None)
-        try:
-            target = self._prepare(model)
-            request: HttpRequest = self._dialect.send_request(target, text)
-            reply = self._dialect.parse_reply(self._http().post_json(request))
-        except NbchatError as exc:
-            turn.reply.add(failure_event(exc))
-            self._notify("event", turn, turn.reply.error)
-            self._notify("turn_end", turn, None)
-            raise
-        except BaseException:  # KeyboardInterrupt: the turn ends stopped, as a stream's would
-            turn.reply.stop()
-            self._notify("turn_end", turn, None)
-            raise
-        for event in reply.events:
-            turn.reply.add(event)
-            self._notify("event", turn, event)
-        turn.reply.created_at, turn.reply.user_message_id = reply.created_at, reply.user_message_id
-        self._notify("turn_end", turn, None)
-        return turn.reply
-
-
-def _complete(reply: Reply) -> Reply:
-    if reply.status == "complete":
-        return reply
-    detail = reply.error.message if reply.error else reply.status
-    raise StreamError(f"the reply did not complete ({reply.status}): {detail}", reply)
+            target = self._remember(target)
+        return self._dialect.request(target, self._upto(turn), stream=stream)

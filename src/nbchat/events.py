@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from .errors import StreamError
+
 Status = Literal["streaming", "complete", "error", "incomplete", "stopped"]
 
 
@@ -50,8 +52,17 @@ class ToolResult:
 
 @dataclass(slots=True)
 class Done:
+    """The reply completed.
+
+    message_id:    the server's id for the assistant message, when it gives one.
+    usage:         token counts, when the server reports them.
+    finish_reason: why the model stopped, in the backend's words (OpenAI's "stop", "length",
+                   "tool_calls", "content_filter"); None when the format does not say.
+    """
+
     message_id: str | None = None
     usage: Usage | None = None
+    finish_reason: str | None = None
     type: ClassVar[str] = "done"
 
 
@@ -94,6 +105,7 @@ class Reply:
     message_id: str | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     usage: Usage | None = None
+    finish_reason: str | None = None
     events: list[Event] = field(default_factory=list)
     status: Status = "streaming"
     error: Error | None = None
@@ -125,6 +137,7 @@ class Reply:
         elif isinstance(event, Done):
             self.message_id = event.message_id or self.message_id
             self.usage = event.usage
+            self.finish_reason = event.finish_reason
             self.status = "complete"
         elif isinstance(event, Error):
             self.error = event
@@ -139,6 +152,16 @@ class Reply:
                 call.result, call.done = event.result, True
                 return
         self.tool_calls.append(ToolCallRecord(event.name, None, event.id, event.result, True))
+
+    def raise_for_status(self) -> Reply:
+        """This reply if it completed; else StreamError (with this reply as `.reply`).
+
+        The one place nbchat raises StreamError: `send()`, `asend()` and the magics call it.
+        """
+        if self.status == "complete":
+            return self
+        detail = self.error.message if self.error else self.status
+        raise StreamError(f"the reply did not complete ({self.status}): {detail}", self)
 
     def stop(self) -> None:
         """Mark a reply the user cut short; a finished reply stays as it was."""

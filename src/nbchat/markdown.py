@@ -26,7 +26,7 @@ from .events import TextDelta, ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from .events import Reply
-    from .stream import Turn
+    from .turn import Turn
 
 __all__ = [
     "first_code_block",

@@ -1,51 +1,44 @@
-"""Event streams: SSE from an open response, folded into a Reply, never raising mid-stream.
+"""One turn's lifecycle: events from either endpoint, folded into a Reply, never raising
+mid-stream.
 
-`EventDecoder` holds the only copy of the event logic; `EventStream` and `AsyncEventStream`
-just drive it from a blocking or an asyncio response.
+`EventStream` (blocking) and `AsyncEventStream` (asyncio) are the handle `Chat.stream` and
+`Chat.astream` return for both endpoints. A source feeds them: `SSESource` reads a streaming
+response through the dialect's decoder (`EventDecoder` holds the only copy of that logic);
+`WholeSource` waits for the non-streaming endpoint's one JSON answer on a worker thread, so
+`stop()` and Ctrl-C end the wait at once instead of after the server's whole answer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal
+from typing import Protocol
 
 import httpx
 import httpx_sse
 
 from .client import Deadline, Silence
-from .dialects import Dialect, MalformedPayload
+from .dialects import Decoder, MalformedPayload
 from .errors import APIStatusError, NbchatError
 from .events import Done, Error, Event, Reply
+from .turn import Turn, TurnKind
 
 log = logging.getLogger("nbchat")
 
-TurnKind = Literal["turn_start", "event", "turn_end"]
-
 TERMINAL = (Done, Error)  # a reply is over after either
-
-
-@dataclass
-class Turn:
-    """One exchange: what the user said and the reply it got (complete or not)."""
-
-    user: str
-    reply: Reply = field(default_factory=Reply)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 
 class EventDecoder:
-    """Maps SSE messages to normalized events and knows when a stream is over."""
+    """Maps SSE messages to normalized events (through the dialect's decoder for this
+    stream) and knows when a stream is over."""
 
-    def __init__(self, dialect: Dialect) -> None:
-        self._dialect = dialect
+    def __init__(self, decoder: Decoder) -> None:
+        self._decoder = decoder
         self.finished = False
 
     def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
@@ -53,22 +46,32 @@ class EventDecoder:
         if self.finished or not data or data.isspace():
             return []  # keep-alives and empty payloads carry nothing
         try:
-            events = self._dialect.decode(data)
+            events = self._decoder.decode(data, sse.event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
         if len(events) == 1 and not isinstance(events[0], TERMINAL):
             return events  # the common case, without the loop below
+        return self._through_terminal(events)
+
+    def end_of_stream(self) -> list[Event]:
+        if self.finished:
+            return []
+        try:
+            events = self._through_terminal(self._decoder.end())
+        except MalformedPayload as exc:
+            events = [Error("malformed", str(exc))]
+        if self.finished:
+            return events
+        self.finished = True
+        return [*events, Error("incomplete", "the stream ended before the reply was complete")]
+
+    def _through_terminal(self, events: list[Event]) -> list[Event]:
+        """`events` up to the first Done or Error, which finishes the stream."""
         for index, event in enumerate(events):
             if isinstance(event, TERMINAL):
                 self.finished = True
                 return events[: index + 1]
         return events
-
-    def end_of_stream(self) -> list[Event]:
-        if self.finished:
-            return []
-        self.finished = True
-        return [Error("incomplete", "the stream ended before the reply was complete")]
 
     def failure(self, exc: BaseException) -> Error:
         self.finished = True
@@ -90,88 +93,153 @@ def failure_event(exc: NbchatError) -> Error:
     return Error(type(exc).__name__.removesuffix("Error").lower() or "error", str(exc))
 
 
-class _TurnStream:
-    """Turn bookkeeping shared by both streams: notifications, closing once, stop state."""
+class Source(Protocol):
+    """Where a blocking turn's events come from."""
 
-    def __init__(self, turn: Turn, notify: Notify, decoder: EventDecoder, timeout: float) -> None:
-        self.turn = turn
-        self._notify = notify
+    def open(self, deadline: Deadline) -> None:
+        """Send the request; HTTP and connection errors raise here, typed (NbchatError)."""
+
+    def events(self) -> Iterator[Event]:
+        """The normalized events; what goes wrong while reading raises (see `failure`)."""
+
+    def failure(self, exc: Exception) -> Error:
+        """The Error event that ends the reply when reading raised `exc`."""
+
+    def close(self) -> None:
+        """Release the response; called once, from any thread, possibly during `open`."""
+
+
+class SSESource:
+    """A streaming response (SSE), decoded by the dialect's decoder for this stream."""
+
+    def __init__(
+        self, open_response: Callable[[Deadline], httpx.Response], decoder: EventDecoder
+    ) -> None:
+        self._open_response = open_response
         self._decoder = decoder
+        self._response: httpx.Response | None = None
+        self._closed = False
+
+    def open(self, deadline: Deadline) -> None:
+        response = self._open_response(deadline)
+        self._response = response
+        if self._closed:  # stopped while connecting: nothing will read it
+            response.close()
+
+    def events(self) -> Iterator[Event]:
+        if self._response is None:
+            return
+        for sse in httpx_sse.EventSource(self._response).iter_sse():
+            yield from self._decoder.feed(sse)
+            if self._decoder.finished:
+                return
+        yield from self._decoder.end_of_stream()
+
+    def failure(self, exc: Exception) -> Error:
+        return self._decoder.failure(exc)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._response is not None:
+            self._response.close()
+
+
+class WholeSource:
+    """The non-streaming endpoint: `fetch` (request and parse, blocking) runs on a worker
+    thread while the caller waits in short, interruptible steps; `close` ends the wait at once
+    and the worker's late answer is dropped."""
+
+    #: Seconds between two checks for Ctrl-C while waiting (a signal another thread received
+    #: only reaches the waiting thread when it runs Python again).
+    POLL = 0.05
+
+    def __init__(self, fetch: Callable[[], Reply], into: Reply) -> None:
+        self._fetch = fetch
+        self._into = into
+        self._done = threading.Event()
+        self._answer: Reply | None = None
+        self._raised: BaseException | None = None
+        self._closed = False
+
+    def open(self, deadline: Deadline) -> None:
+        worker = threading.Thread(target=self._work, name="nbchat-send", daemon=True)
+        worker.start()
+        while not self._done.wait(self.POLL):
+            pass
+        if self._raised is not None and not self._closed:
+            raise self._raised
+
+    def _work(self) -> None:
+        try:
+            self._answer = self._fetch()
+        except BaseException as exc:  # handed to the waiting thread
+            self._raised = exc
+        finally:
+            self._done.set()
+
+    def events(self) -> Iterator[Event]:
+        answer = self._answer
+        if answer is None:  # closed before the answer came
+            return
+        yield from answer.events
+        self._into.created_at = answer.created_at
+        self._into.user_message_id = answer.user_message_id
+
+    def failure(self, exc: Exception) -> Error:
+        return Error("stream", f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        self._closed = True
+        self._done.set()
+
+
+class EventStream:
+    """One turn as it happens, from either endpoint: iterate its normalized events.
+
+    `with chat.stream(text) as events: for event in events: ...`. The handle is the same for
+    the streaming endpoint (events as they arrive) and the non-streaming one (`whole=True`: the
+    one answer's events at once).
+
+    turn:   the `Turn` (in `chat.history` from the start).
+    reply:  `turn.reply`, folded event by event; final once the iteration ends.
+    stop(): from any thread: the response closes, the reply is kept, marked "stopped".
+
+    Opening (entering the block, or the first `next`) raises the typed HTTP and connection
+    errors (`nbchat.errors`); after that nothing raises: the reply ends with an `Error` event
+    instead. Listeners hear turn_start, each event, and exactly one turn_end.
+    """
+
+    def __init__(self, source: Source, turn: Turn, notify: Notify, timeout: float) -> None:
+        self.turn = turn
+        self._source = source
+        self._notify = notify
         self._deadline = Deadline(timeout)
         self._lock = threading.Lock()
         self._opened = False
         self._closed = False
         self._stopped = False
-        self._response: httpx.Response | None = None
+        self._iterator: Iterator[Event] | None = None
 
     @property
     def reply(self) -> Reply:
         return self.turn.reply
 
-    def _begin(self) -> bool:
-        with self._lock:
-            if self._opened:
-                return False
-            self._opened = True
-        self._notify("turn_start", self.turn, None)
-        return True
-
-    def _emit(self, event: Event) -> Event:
-        self._deadline.reset()
-        self.reply.add(event)
-        self._notify("event", self.turn, event)
-        return event
-
-    def _fail_open(self, exc: NbchatError) -> None:
-        self._emit(failure_event(exc))
-        self._finish()
-
-    def _mark_stopped(self) -> bool:
-        """Flag the stop; True if this call is the one that should release the response."""
-        with self._lock:
-            self._stopped = True
-            self.reply.stop()
-            if self._closed:
-                return False
-            self._closed = True
-            return True
-
-    def _finish(self) -> None:
-        with self._lock:
-            self._closed = True
-        self._notify("turn_end", self.turn, None)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} status={self.reply.status!r} chars={len(self.reply.text)}>"
-
-
-class EventStream(_TurnStream):
-    """Iterate normalized events of one reply. Use as a context manager so it always closes."""
-
-    def __init__(
-        self,
-        open_response: Callable[[Deadline], httpx.Response],
-        turn: Turn,
-        notify: Notify,
-        decoder: EventDecoder,
-        timeout: float,
-    ) -> None:
-        super().__init__(turn, notify, decoder, timeout)
-        self._open_response = open_response
-        self._iterator: Iterator[Event] | None = None
-
     def open(self) -> None:
         """Send the request; HTTP and connection errors raise here, typed."""
-        if not self._begin():
-            return
+        with self._lock:
+            if self._opened:
+                return
+            self._opened = True
+        self._notify("turn_start", self.turn, None)
         try:
-            self._response = self._open_response(self._deadline)
+            self._source.open(self._deadline)
         except NbchatError as exc:
-            self._fail_open(exc)
+            if not self._stopped:
+                self._emit(failure_event(exc))
+            self._end()
             raise
-        except BaseException:
-            self._mark_stopped()
-            self._finish()
+        except BaseException:  # KeyboardInterrupt: the turn ends stopped
+            self.stop()
             raise
 
     def __enter__(self) -> EventStream:
@@ -190,74 +258,171 @@ class EventStream(_TurnStream):
         return self._iterator
 
     def _events(self) -> Iterator[Event]:
-        if self._response is None:
-            return
         try:
-            for sse in httpx_sse.EventSource(self._response).iter_sse():
-                for event in self._decoder.feed(sse):
-                    if self._stopped:
-                        return
-                    yield self._emit(event)
-                if self._decoder.finished:
+            for event in self._source.events():
+                if self._stopped:
                     return
-            for event in self._decoder.end_of_stream():
                 yield self._emit(event)
         except Exception as exc:
             if not self._stopped:
-                yield self._emit(self._decoder.failure(exc))
+                yield self._emit(self._source.failure(exc))
         finally:
             self.close()
 
+    def _emit(self, event: Event) -> Event:
+        self._deadline.reset()
+        self.reply.add(event)
+        self._notify("event", self.turn, event)
+        return event
+
     def stop(self) -> None:
-        """Stop now, from any thread: the HTTP response closes and the reply is kept, stopped."""
-        if self._mark_stopped():
-            self._release()
+        """Stop now, from any thread: the response closes and the reply is kept, stopped."""
+        with self._lock:
+            self._stopped = True
+            self.reply.stop()
+        self._end()
 
     def close(self) -> None:
         """Close the response; an unfinished reply counts as stopped."""
-        if self._response is None and not self._opened:
-            return
-        self.stop()
+        if self._opened:
+            self.stop()
 
-    def _release(self) -> None:
-        if self._response is not None:
-            try:
-                self._response.close()
-            except Exception as exc:  # closing a half-read socket must not hide the stop
-                log.debug("closing the response: %s", exc)
-        self._finish()
+    def _end(self) -> None:
+        """Release the source and tell listeners the turn ended, once."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self._source.close()
+        except Exception as exc:  # closing a half-read socket must not hide the stop
+            log.debug("closing the response: %s", exc)
+        self._notify("turn_end", self.turn, None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} status={self.reply.status!r} chars={len(self.reply.text)}>"
 
 
-class AsyncEventStream(_TurnStream):
-    """The asyncio twin of EventStream: `async with chat.astream(...) as events`."""
+class AsyncSource(Protocol):
+    """Where an asyncio turn's events come from (see `Source`)."""
+
+    async def open(self, deadline: Deadline) -> None: ...
+
+    def events(self) -> AsyncIterator[Event]: ...
+
+    def failure(self, exc: Exception) -> Error: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AsyncSSESource:
+    """A streaming response on its own httpx.AsyncClient (so any event loop works)."""
 
     def __init__(
         self,
         open_response: Callable[[Deadline], Awaitable[httpx.Response]],
         close_client: Callable[[], Awaitable[None]],
-        turn: Turn,
-        notify: Notify,
         decoder: EventDecoder,
-        timeout: float,
     ) -> None:
-        super().__init__(turn, notify, decoder, timeout)
         self._open_response = open_response
         self._close_client = close_client
+        self._decoder = decoder
+        self._response: httpx.Response | None = None
+
+    async def open(self, deadline: Deadline) -> None:
+        self._response = await self._open_response(deadline)
+
+    async def events(self) -> AsyncIterator[Event]:
+        if self._response is None:
+            return
+        async for sse in httpx_sse.EventSource(self._response).aiter_sse():
+            for event in self._decoder.feed(sse):
+                yield event
+            if self._decoder.finished:
+                return
+        for event in self._decoder.end_of_stream():
+            yield event
+
+    def failure(self, exc: Exception) -> Error:
+        return self._decoder.failure(exc)
+
+    async def aclose(self) -> None:
+        try:
+            if self._response is not None:
+                await self._response.aclose()
+        finally:
+            await self._close_client()
+
+
+class AsyncWholeSource:
+    """The non-streaming endpoint under asyncio: cancelling the task cancels the request."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Reply]],
+        close_client: Callable[[], Awaitable[None]],
+        into: Reply,
+    ) -> None:
+        self._fetch = fetch
+        self._close_client = close_client
+        self._into = into
+        self._answer: Reply | None = None
+
+    async def open(self, deadline: Deadline) -> None:
+        self._answer = await self._fetch()
+
+    async def events(self) -> AsyncIterator[Event]:
+        answer = self._answer
+        if answer is None:
+            return
+        for event in answer.events:
+            yield event
+        self._into.created_at = answer.created_at
+        self._into.user_message_id = answer.user_message_id
+
+    def failure(self, exc: Exception) -> Error:
+        return Error("stream", f"{type(exc).__name__}: {exc}")
+
+    async def aclose(self) -> None:
+        await self._close_client()
+
+
+class AsyncEventStream:
+    """The asyncio twin of EventStream: `async with chat.astream(...) as events`.
+
+    `stop()` marks the reply stopped and the stream closes at the next event; cancelling the
+    task (or `aclose()`) closes it at once.
+    """
+
+    def __init__(self, source: AsyncSource, turn: Turn, notify: Notify, timeout: float) -> None:
+        self.turn = turn
+        self._source = source
+        self._notify = notify
+        self._deadline = Deadline(timeout)
+        self._opened = False
+        self._closed = False
+        self._stopped = False
         self._iterator: AsyncIterator[Event] | None = None
 
+    @property
+    def reply(self) -> Reply:
+        return self.turn.reply
+
     async def open(self) -> None:
-        if not self._begin():
+        """Send the request; HTTP and connection errors raise here, typed."""
+        if self._opened:
             return
+        self._opened = True
+        self._notify("turn_start", self.turn, None)
         try:
-            self._response = await self._open_response(self._deadline)
+            await self._source.open(self._deadline)
         except NbchatError as exc:
-            await self._close_client()
-            self._fail_open(exc)
+            self._emit(failure_event(exc))
+            await self._end()
             raise
-        except BaseException:
-            await self._close_client()
-            self._mark_stopped()
-            self._finish()
+        except BaseException:  # cancelled: the turn ends stopped
+            self.stop()
+            await self._end()
             raise
 
     async def __aenter__(self) -> AsyncEventStream:
@@ -276,37 +441,43 @@ class AsyncEventStream(_TurnStream):
 
     async def _events(self) -> AsyncIterator[Event]:
         await self.open()
-        if self._response is None:
-            return
         try:
-            async for sse in httpx_sse.EventSource(self._response).aiter_sse():
-                for event in self._decoder.feed(sse):
-                    if self._stopped:
-                        return
-                    yield self._emit(event)
-                if self._decoder.finished:
+            async for event in self._source.events():
+                if self._stopped:
                     return
-            for event in self._decoder.end_of_stream():
                 yield self._emit(event)
         except Exception as exc:
             if not self._stopped:
-                yield self._emit(self._decoder.failure(exc))
+                yield self._emit(self._source.failure(exc))
         finally:
             await self.aclose()
 
+    def _emit(self, event: Event) -> Event:
+        self._deadline.reset()
+        self.reply.add(event)
+        self._notify("event", self.turn, event)
+        return event
+
     def stop(self) -> None:
-        """Ask the stream to stop; it closes at the next chunk (or call `aclose`)."""
-        with self._lock:
-            self._stopped = True
-            self.reply.stop()
+        """Ask the stream to stop; it closes at the next event (or call `aclose`)."""
+        self._stopped = True
+        self.reply.stop()
 
     async def aclose(self) -> None:
-        if not self._opened or not self._mark_stopped():
+        """Close the response; an unfinished reply counts as stopped."""
+        if self._opened:
+            self.stop()
+            await self._end()
+
+    async def _end(self) -> None:
+        if self._closed:
             return
-        if self._response is not None:
-            try:
-                await self._response.aclose()
-            except Exception as exc:
-                log.debug("closing the response: %s", exc)
-        await self._close_client()
-        self._finish()
+        self._closed = True
+        try:
+            await self._source.aclose()
+        except Exception as exc:
+            log.debug("closing the response: %s", exc)
+        self._notify("turn_end", self.turn, None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} status={self.reply.status!r} chars={len(self.reply.text)}>"

@@ -1,6 +1,6 @@
 """`ChatWidget`: a chat panel (anywidget) on a `Chat`, streaming without blocking the kernel.
 
-The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.send`,
+The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.ask`,
 `%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
 keep working.
 
@@ -27,7 +27,8 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
              transcript from index `base` (`have` when the view's first `have` entries end
              with entry id `last` like the kernel's, else 0)
 View → kernel: {"type": "sync", "have", "last"}, {"type": "send", "text"}, {"type": "stop"},
-{"type": "retry", "turn"}, {"type": "new"}.
+{"type": "retry", "turn"}, {"type": "new"}. Other messages (anywidget's own, e.g. commands)
+are left to anywidget: `Widget.send` keeps its ipywidgets meaning.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .chat import Chat, EventStream, Turn
+from .chat import Chat, EventStream
 from .errors import ConfigurationError, NbchatError
 from .events import Event, Reply, TextDelta, ToolCall, ToolResult
+from .session import current_chat
+from .turn import Turn
 
 log = logging.getLogger("nbchat")
 
@@ -70,7 +73,7 @@ ReplyCallback = Callable[[Reply], None]
 
 class ChatWidget(anywidget.AnyWidget):
     """A chat panel: `ChatWidget(chat)`, `ChatWidget(**Chat arguments)`, or `ChatWidget()` for
-    the magics' current conversation."""
+    the session's current conversation (the one the magics use)."""
 
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
@@ -86,7 +89,7 @@ class ChatWidget(anywidget.AnyWidget):
         if chat is not None and chat_kwargs:
             raise ConfigurationError("pass a Chat or the arguments for one, not both")
         if chat is None:
-            chat = Chat(**chat_kwargs) if chat_kwargs else _current_chat()
+            chat = Chat(**chat_kwargs) if chat_kwargs else current_chat()
         finished = [turn for turn in list(chat.history) if turn.reply.finished]
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
         super().__init__(messages=[m for t in finished for m in _turn_messages(t, self._key(t))])
@@ -109,8 +112,12 @@ class ChatWidget(anywidget.AnyWidget):
     def chat(self) -> Chat:
         return self._chat
 
-    def send(self, text: str, *, model: str | None = None) -> None:  # type: ignore[override]
-        """Send `text` as if typed in the panel; the reply streams on a background thread."""
+    def ask(self, text: str, *, model: str | None = None) -> None:
+        """Send `text` as if typed in the panel; the reply streams on a background thread.
+
+        Returns at once; `wait()` blocks until the reply finished. Raises NbchatError while this
+        widget's previous reply still streams, ConfigurationError for an empty message.
+        """
         with self._lock:
             if self._stream is not None:
                 raise NbchatError("a reply is still streaming: stop() it or wait() for it")
@@ -140,7 +147,7 @@ class ChatWidget(anywidget.AnyWidget):
         """Send again what the user said in turn `turn_id` (a message's "turn" key)."""
         for message in self.messages:
             if message["turn"] == turn_id and message["role"] == "user":
-                self.send(message["text"])
+                self.ask(message["text"])
                 return
         raise ConfigurationError(f"no turn {turn_id!r} in this transcript")
 
@@ -245,7 +252,7 @@ class ChatWidget(anywidget.AnyWidget):
     def _post(self, message: dict[str, Any]) -> None:
         """Send a numbered custom message; callers hold the lock so numbers match the order."""
         self._seq += 1
-        super().send({**message, "seq": self._seq})
+        self.send({**message, "seq": self._seq})
 
     def _flush(self) -> None:
         with self._lock:
@@ -256,7 +263,7 @@ class ChatWidget(anywidget.AnyWidget):
                     message: list[Any] = ["delta", self._seq, delta["turn"], delta["text"]]
                     if "tools" in delta:
                         message.append(delta["tools"])
-                    super().send(message)  # type: ignore[arg-type]
+                    self.send(message)  # type: ignore[arg-type]
 
     def _sync(self, have: object, last: object) -> None:
         """Tell the views where every live turn stands (pending text included, not resent),
@@ -270,7 +277,7 @@ class ChatWidget(anywidget.AnyWidget):
             base = have if isinstance(have, int) and 0 <= have <= len(messages) else 0
             if base and messages[base - 1]["id"] != last:
                 base = 0
-            super().send(
+            self.send(
                 {
                     "type": "sync",
                     "seq": self._seq,
@@ -286,14 +293,14 @@ class ChatWidget(anywidget.AnyWidget):
             if kind == "sync":
                 self._sync(content.get("have"), content.get("last"))
             elif kind == "send":
-                self.send(str(content.get("text", "")))
+                self.ask(str(content.get("text", "")))
             elif kind == "stop":
                 self.stop()
             elif kind == "retry":
                 self.retry(str(content.get("turn", "")))
             elif kind == "new":
                 self.new()
-            else:
+            elif kind is not None:
                 log.warning("unknown message from the chat widget: %r", kind)
         except NbchatError as exc:
             log.warning("chat widget: %s", exc)
@@ -441,12 +448,3 @@ def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
         "error": reply["error"],
     }
     return [user, assistant]
-
-
-def _current_chat() -> Chat:
-    """The magics' current conversation when the magics are available, else one from env."""
-    try:
-        from .magics import current_chat
-    except ImportError:
-        return Chat()
-    return current_chat()

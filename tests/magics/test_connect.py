@@ -164,3 +164,13 @@ def test_demo_uses_the_server_nbchat_demo_runs(server: ServerHandle) -> None:
         assert markdown_of(kernel.ok("%%chat\n/echo shared server")) == "shared server"
     finally:
         kernel.shutdown()
+
+
+def test_help_lists_every_dialects_flags(module_kernel: Kernel) -> None:
+    text = module_kernel.ok("%chat_connect --help").stdout
+    for flag in ("--dialect", "--token-env NAME", "--model", "--chat-id", "--agent", "--timeout"):
+        assert flag in text
+    assert "NBCHAT_AGENT_ID" in text
+    refused = module_kernel.run("%chat_connect http://127.0.0.1:9 --dialect agents --model m")
+    assert refused.reply["ename"] == "UsageError"
+    assert "--model is not a setting of the agents dialect" in refused.raw()

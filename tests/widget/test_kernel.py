@@ -63,7 +63,7 @@ def test_stream_reaches_iopub_while_other_cells_run(kernel: Kernel, server: Serv
     session.eval(
         "import nbchat\n"
         f"w = nbchat.ChatWidget(base_url={server.url!r}, user_id='user-1', model='demo')\n"
-        "w.send('/stream 300 10 10')"
+        "w.ask('/stream 300 10 10')"
     )
     # The reply takes ~3 s; this cell runs and answers meanwhile.
     state = session.eval("", "(w.status, len(w.chat.history[-1].reply.text) < 3000)")
@@ -87,7 +87,7 @@ def test_stop_from_the_view_in_a_kernel(kernel: Kernel, server: ServerHandle) ->
     session.eval(
         "import nbchat, time\n"
         f"w = nbchat.ChatWidget(base_url={server.url!r}, user_id='user-1', model='demo')\n"
-        "w.send('/stream 3000 10 10')\n"
+        "w.ask('/stream 3000 10 10')\n"
         "while not w.chat.history[-1].reply.text: time.sleep(0.01)"
     )
     # What the Stop button does: a custom message from the front end, handled by the kernel.

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import nbchat
+import nbchat.session
 from nbchat.errors import NbchatError
 from nbchat.server import ServerHandle, start_server
 from nbchat.widget import FLUSH_CHARS, FLUSH_INTERVAL, FLUSH_LATENCY, ChatWidget
@@ -27,7 +26,7 @@ def deltas_text(messages: list[dict[str, Any]]) -> str:
 def test_reply_streams_as_numbered_deltas_then_commits_once(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 40 25 5")
+    widget.ask("/stream 40 25 5")
     reply = widget.wait(10)
 
     assert reply is not None and reply.status == "complete"
@@ -72,7 +71,7 @@ def test_a_turn_costs_the_same_late_in_a_conversation(make_widget) -> None:
     sizes = []
     for _ in range(30):
         before = len(comm.sent)
-        widget.send("/echo the same short reply")
+        widget.ask("/echo the same short reply")
         widget.wait(10)
         sizes.append(len(json.dumps([d for _, d in comm.sent[before:]])))
     assert len(widget.messages) == 60
@@ -83,7 +82,7 @@ def test_a_turn_costs_the_same_late_in_a_conversation(make_widget) -> None:
 def test_deltas_batch_text_but_a_slow_stream_still_flows(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 300 10 3")  # ~1 s of small deltas
+    widget.ask("/stream 300 10 3")  # ~1 s of small deltas
     reply = widget.wait(15)
 
     assert reply is not None and reply.status == "complete"
@@ -100,7 +99,7 @@ def test_deltas_batch_text_but_a_slow_stream_still_flows(make_widget) -> None:
 
     slow = make_widget()
     comm = recorder(slow)
-    slow.send("/stream 25 5 100")  # 50 characters a second for 2.5 s
+    slow.ask("/stream 25 5 100")  # 50 characters a second for 2.5 s
     slow.wait(10)
     times = [t for t, m in comm.timed_customs() if m["type"] == "delta"]
     assert len(times) >= 3  # it did not all wait for the end
@@ -110,7 +109,7 @@ def test_deltas_batch_text_but_a_slow_stream_still_flows(make_widget) -> None:
 def test_view_catches_up_mid_stream(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 200 10 5")
+    widget.ask("/stream 200 10 5")
     wait_for(lambda: len(comm.customs()) >= 5)
 
     comm.from_view({"type": "sync", "have": 0, "last": None})  # a view opens (or reconnects)
@@ -135,7 +134,7 @@ def test_view_catches_up_mid_stream(make_widget) -> None:
 def test_sync_when_idle_reports_no_live_turn(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/echo hi")
+    widget.ask("/echo hi")
     widget.wait(10)
     comm.from_view({"type": "sync", "have": 0, "last": None})
     seq = comm.customs()[-2]["seq"]
@@ -152,7 +151,7 @@ def test_sync_sends_the_transcript_a_view_lacks(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
     for text in ("one", "two", "three"):
-        widget.send(f"/echo {text}")
+        widget.ask(f"/echo {text}")
         widget.wait(10)
 
     comm.from_view({"type": "sync", "have": 2, "last": "t1"})  # it has turn 1
@@ -171,7 +170,7 @@ def test_stop_closes_the_stream_and_keeps_the_partial_reply(make_widget, server)
     widget = make_widget()
     comm = recorder(widget)
     cancelled = server.store.stats.cancelled
-    widget.send("/stream 2000 10 10")  # 20 s if not stopped
+    widget.ask("/stream 2000 10 10")  # 20 s if not stopped
     wait_for(lambda: widget.status == "streaming" and len(comm.customs()) >= 3)
 
     comm.from_view({"type": "stop"})
@@ -190,11 +189,11 @@ def test_stop_closes_the_stream_and_keeps_the_partial_reply(make_widget, server)
 
 def test_widget_stays_usable_after_stop(make_widget) -> None:
     widget = make_widget()
-    widget.send("/stream 2000 10 10")
+    widget.ask("/stream 2000 10 10")
     wait_for(lambda: len(widget.chat.history[-1].reply.text) > 0)
     widget.stop()
     widget.wait(5)
-    widget.send("/echo again")
+    widget.ask("/echo again")
     reply = widget.wait(10)
     assert reply is not None and reply.text == "again"
     assert [m["status"] for m in widget.messages if m["role"] == "assistant"] == [
@@ -206,7 +205,7 @@ def test_widget_stays_usable_after_stop(make_widget) -> None:
 def test_several_widgets_stream_at_once(make_widget) -> None:
     widgets = [make_widget() for _ in range(3)]
     for index, widget in enumerate(widgets):
-        widget.send(f"/stream 60 10 10 {index}"[: len("/stream 60 10 10")])
+        widget.ask(f"/stream 60 10 10 {index}"[: len("/stream 60 10 10")])
     replies = [w.wait(15) for w in widgets]
 
     assert all(r is not None and r.status == "complete" and len(r.text) == 600 for r in replies)
@@ -260,7 +259,7 @@ def paced_server() -> Iterator[ServerHandle]:
 def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> None:
     widget = make_widget(nbchat.Chat(paced_server.url, dialect="agents", agent_id="ag_demo"))
     comm = recorder(widget)
-    widget.send("calculate 2+3*4")
+    widget.ask("calculate 2+3*4")
     reply = widget.wait(10)
 
     assert reply is not None and reply.status == "complete"
@@ -295,7 +294,7 @@ def test_tool_calls_reach_the_view(paced_server: ServerHandle, make_widget) -> N
 def test_errors_are_committed_and_retry_sends_again(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/fail")
+    widget.ask("/fail")
     reply = widget.wait(10)
 
     assert reply is not None and reply.status == "error"
@@ -312,7 +311,7 @@ def test_errors_are_committed_and_retry_sends_again(make_widget) -> None:
 def test_http_error_before_the_stream_shows_the_server_message(server, make_widget) -> None:
     chat = nbchat.Chat(server.url, dialect="agents", agent_id="ag_broke")
     widget = make_widget(chat)
-    widget.send("hello")
+    widget.ask("hello")
     reply = widget.wait(10)
     assert reply is not None and reply.status == "error"
     assert widget.messages[-1]["error"]["code"] == "http_402"
@@ -337,9 +336,9 @@ def test_send_and_new_from_the_view(make_widget) -> None:
 
 def test_send_while_streaming_is_refused(make_widget) -> None:
     widget = make_widget()
-    widget.send("/stream 500 10 10")
+    widget.ask("/stream 500 10 10")
     with pytest.raises(NbchatError, match="still streaming"):
-        widget.send("/echo too soon")
+        widget.ask("/echo too soon")
     widget.stop()
     widget.wait(5)
     assert [m["text"] for m in widget.messages if m["role"] == "user"] == ["/stream 500 10 10"]
@@ -348,7 +347,7 @@ def test_send_while_streaming_is_refused(make_widget) -> None:
 def test_empty_message_is_refused_with_a_typed_error(make_widget) -> None:
     widget = make_widget()
     with pytest.raises(nbchat.errors.ConfigurationError):
-        widget.send("   ")
+        widget.ask("   ")
     assert widget.status == "idle"
 
 
@@ -356,7 +355,7 @@ def test_no_secret_reaches_widget_state_or_the_comm(make_chat: MakeChat) -> None
     secrets = ["tok-SECRET-4f1d", "cookie-SECRET-9a2b"]
     chat = make_chat(token=secrets[0], cookies={"session": secrets[1]})
     widget = ChatWidget(chat)
-    widget.send("/echo hi")
+    widget.ask("/echo hi")
     widget.wait(10)
     comm = recorder(widget)
     everything = (
@@ -370,21 +369,20 @@ def test_no_secret_reaches_widget_state_or_the_comm(make_chat: MakeChat) -> None
 
 def test_default_chat_comes_from_the_magics(monkeypatch, make_chat: MakeChat) -> None:
     current = make_chat()
-    magics = types.ModuleType("nbchat.magics")
-    magics.current_chat = lambda: current  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nbchat.magics", magics)
+    monkeypatch.setattr(nbchat.session, "session", nbchat.session.Session())
+    nbchat.session.use_chat(current)  # what %chat_connect does
     widget = ChatWidget()
     assert widget.chat is current
     widget.close()
 
 
 def test_default_chat_without_the_magics_reads_the_environment(monkeypatch, server) -> None:
-    monkeypatch.setitem(sys.modules, "nbchat.magics", None)  # import fails
+    monkeypatch.setattr(nbchat.session, "session", nbchat.session.Session())  # none chosen yet
     monkeypatch.setenv("NBCHAT_BASE_URL", server.url)
     monkeypatch.setenv("NBCHAT_DIALECT", "agents")
     monkeypatch.setenv("NBCHAT_AGENT_ID", "ag_demo")
     widget = ChatWidget()
-    widget.send("/echo from env")
+    widget.ask("/echo from env")
     assert widget.wait(10).text == "from env"
     widget.close()
 
@@ -418,7 +416,7 @@ def test_widget_made_mid_turn_picks_the_turn_up(make_chat: MakeChat) -> None:
 def test_close_stops_streaming_and_stops_listening(make_widget) -> None:
     widget = make_widget()
     comm = recorder(widget)
-    widget.send("/stream 2000 10 10")
+    widget.ask("/stream 2000 10 10")
     wait_for(lambda: len(comm.customs()) >= 2)
     chat = widget.chat
     widget.close()
@@ -426,3 +424,16 @@ def test_close_stops_streaming_and_stops_listening(make_widget) -> None:
     sent = len(comm.sent)
     chat.send("/echo after close")
     assert len(comm.sent) == sent
+
+
+def test_widget_send_keeps_its_ipywidgets_meaning(make_widget, caplog) -> None:
+    import ipywidgets
+
+    widget = make_widget()
+    assert ChatWidget.send is ipywidgets.Widget.send  # ask() is the chat's own method
+    comm = recorder(widget)
+    widget.send({"kind": "custom", "payload": 1})  # reaches the views unchanged
+    assert comm.customs()[-1] == {"kind": "custom", "payload": 1}
+    comm.from_view({"kind": "anywidget-command", "name": "x"})  # not ours: left alone
+    assert "unknown message" not in caplog.text
+    assert widget.messages == []

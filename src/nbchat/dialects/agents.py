@@ -1,42 +1,61 @@
-"""The `agents` wire format: POST /chat/stream with a bearer token, usage on `done`."""
+"""The `agents` wire format: POST /chat/stream with a bearer token, usage on `done`.
+
+The agent keeps the conversation per session id, so a request carries only the new message.
+Source: the "Stream Message" API page (specs/agents-stream-message.txt).
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
 from ..events import Done, Error, Event, Reply, TextDelta, ToolCall, ToolResult, Usage
-from .base import HttpRequest, MalformedPayload, Target, parse_json_object, text_field
+from ..settings import setting
+from .base import Decoder, Dialect, HttpRequest, MalformedPayload, parse_json_object, text_field
+
+if TYPE_CHECKING:
+    from ..turn import Turn
 
 SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
-class AgentsDialect:
+@dataclass(frozen=True)
+class AgentsSettings:
+    agent_id: str | None = setting(
+        "the agent to talk to, e.g. ag_c47e7c97_b2f2",
+        env=["NBCHAT_AGENT_ID"],
+        required=True,
+        flag="--agent",
+    )
+    session_id: str | None = setting(
+        "the session to continue (a new one is named when left out)", conversation=True
+    )
+
+
+class AgentsDialect(Dialect[AgentsSettings]):
     name = "agents"
+    summary = "`POST /chat/stream` (and `/chat` for `stream=False`); `Authorization: Bearer`"
+    settings = AgentsSettings
 
-    def prepare(self, target: Target) -> tuple[Target, HttpRequest | None]:
-        if not target.agent_id:
-            raise ConfigurationError("the agents dialect needs agent_id= (or NBCHAT_AGENT_ID)")
-        if target.session_id:
-            return target, None
+    def prepare(self, settings: AgentsSettings) -> tuple[AgentsSettings, HttpRequest | None]:
+        if settings.session_id:
+            return settings, None
         # The format has no way to learn a server-made session id, so the client names one.
-        return replace(target, session_id=f"sess_{uuid.uuid4().hex}"), None
+        return replace(settings, session_id=f"sess_{uuid.uuid4().hex}"), None
 
-    def prepared(self, target: Target, body: Any) -> Target:
-        return target
-
-    def stream_request(self, target: Target, text: str) -> HttpRequest:
-        body = {"agent_id": target.agent_id, "message": text}
-        if target.session_id:
-            body["session_id"] = target.session_id
-        return HttpRequest("POST", "/chat/stream", body, SSE_HEADERS)
-
-    def send_request(self, target: Target, text: str) -> HttpRequest:
-        """ "Send Message": the same body on POST /chat, answered with one JSON object."""
-        return replace(self.stream_request(target, text), path="/chat", headers=JSON_HEADERS)
+    def request(
+        self, settings: AgentsSettings, history: Sequence[Turn], *, stream: bool
+    ) -> HttpRequest:
+        body = {"agent_id": settings.agent_id, "message": history[-1].user}
+        if settings.session_id:
+            body["session_id"] = settings.session_id
+        if stream:
+            return HttpRequest("POST", "/chat/stream", body, SSE_HEADERS)
+        # "Send Message": the same body on POST /chat, answered with one JSON object.
+        return HttpRequest("POST", "/chat", body, JSON_HEADERS)
 
     def parse_reply(self, body: Any) -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("response"), str):
@@ -51,7 +70,14 @@ class AgentsDialect:
         reply.add(Done(usage=_usage(body.get("usage"))))
         return reply
 
-    def decode(self, data: str) -> list[Event]:
+    def decoder(self) -> AgentsDecoder:
+        return AgentsDecoder()
+
+
+class AgentsDecoder(Decoder):
+    """Stateless: each `data:` payload is one whole event."""
+
+    def decode(self, data: str, event: str) -> list[Event]:
         payload = parse_json_object(data)
         kind = payload.get("type")
         if kind == "text":  # by far the most common: kept first and short

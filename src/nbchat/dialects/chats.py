@@ -1,48 +1,74 @@
-"""The `chats` wire format: /api/chats/{chatId}/messages[/stream], session cookie auth."""
+"""The `chats` wire format: /api/chats/{chatId}/messages[/stream], session cookie auth.
+
+The server keeps the conversation (per chat id), so a request carries only the new message.
+Source: the "Create Message" API pages (specs/chats-create-message*.txt).
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
 from ..events import Done, Error, Event, Reply, Start, TextDelta, ToolCall, ToolResult
-from .base import HttpRequest, MalformedPayload, Target, parse_json_object, text_field
+from ..settings import setting
+from .base import Decoder, Dialect, HttpRequest, MalformedPayload, parse_json_object, text_field
+
+if TYPE_CHECKING:
+    from ..turn import Turn
 
 SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
-class ChatsDialect:
+@dataclass(frozen=True)
+class ChatsSettings:
+    chat_id: str | None = setting(
+        "the chat to continue (created on the first message when left out)",
+        env=["NBCHAT_CHAT_ID"],
+        conversation=True,
+    )
+    model: str | None = setting("model id, e.g. gpt-4", env=["NBCHAT_MODEL"], required=True)
+    user_id: str | None = setting("the user's id", env=["NBCHAT_USER_ID"], required=True)
+    workflow_id: str | None = setting("workflow to run the message through")
+
+
+class ChatsDialect(Dialect[ChatsSettings]):
     name = "chats"
+    summary = (
+        "`POST /api/chats/{chatId}/messages/stream` (and `/messages` for `stream=False`);"
+        " session cookie"
+    )
+    settings = ChatsSettings
 
-    def prepare(self, target: Target) -> tuple[Target, HttpRequest | None]:
-        _require(target.model, "model", "NBCHAT_MODEL")
-        _require(target.user_id, "user_id", "NBCHAT_USER_ID")
-        if target.chat_id:
-            return target, None
-        return target, HttpRequest("POST", "/api/chats", {"userId": target.user_id}, JSON_HEADERS)
+    def prepare(self, settings: ChatsSettings) -> tuple[ChatsSettings, HttpRequest | None]:
+        if settings.chat_id:
+            return settings, None
+        return settings, HttpRequest(
+            "POST", "/api/chats", {"userId": settings.user_id}, JSON_HEADERS
+        )
 
-    def prepared(self, target: Target, body: Any) -> Target:
+    def prepared(self, settings: ChatsSettings, body: Any) -> ChatsSettings:
         try:
             chat_id = body["data"]["id"]
         except (KeyError, TypeError):
             raise MalformedPayload("chat creation answer has no data.id") from None
-        return replace(target, chat_id=str(chat_id))
+        return replace(settings, chat_id=str(chat_id))
 
-    def _body(self, target: Target, text: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"content": text, "modelId": target.model, "userId": target.user_id}
-        if target.workflow_id:
-            body["workflowId"] = target.workflow_id
-        return body
-
-    def stream_request(self, target: Target, text: str) -> HttpRequest:
-        path = f"/api/chats/{target.chat_id}/messages/stream"
-        return HttpRequest("POST", path, self._body(target, text), SSE_HEADERS)
-
-    def send_request(self, target: Target, text: str) -> HttpRequest:
-        path = f"/api/chats/{target.chat_id}/messages"
-        return HttpRequest("POST", path, self._body(target, text), JSON_HEADERS)
+    def request(
+        self, settings: ChatsSettings, history: Sequence[Turn], *, stream: bool
+    ) -> HttpRequest:
+        body: dict[str, Any] = {
+            "content": history[-1].user,
+            "modelId": settings.model,
+            "userId": settings.user_id,
+        }
+        if settings.workflow_id:
+            body["workflowId"] = settings.workflow_id
+        path = f"/api/chats/{settings.chat_id}/messages"
+        if stream:
+            return HttpRequest("POST", path + "/stream", body, SSE_HEADERS)
+        return HttpRequest("POST", path, body, JSON_HEADERS)
 
     def parse_reply(self, body: Any) -> Reply:
         try:
@@ -56,13 +82,20 @@ class ChatsDialect:
             reply.add(event)
         return reply
 
-    def decode(self, data: str) -> list[Event]:
+    def decoder(self) -> ChatsDecoder:
+        return ChatsDecoder()
+
+
+class ChatsDecoder(Decoder):
+    """Stateless: each `data:` payload is one whole event."""
+
+    def decode(self, data: str, event: str) -> list[Event]:
         payload = parse_json_object(data)
         kind = payload.get("type")
+        if kind == "content":  # by far the most common: kept first
+            return [TextDelta(text_field(payload, "delta"))]
         if kind == "start":
             return [Start(payload.get("messageId"))]
-        if kind == "content":
-            return [TextDelta(text_field(payload, "delta"))]
         if kind == "tool_call":
             return [ToolCall(str(payload.get("toolName")), payload.get("toolArgs"))]
         if kind == "tool_result":
@@ -73,8 +106,3 @@ class ChatsDialect:
             code = payload.get("error") or "server"
             return [Error(str(code), str(payload.get("message") or code))]
         return []
-
-
-def _require(value: str | None, name: str, env: str) -> None:
-    if not value:
-        raise ConfigurationError(f"the chats dialect needs {name}= (or the {env} variable)")
