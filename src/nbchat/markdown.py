@@ -58,6 +58,9 @@ class _Span:
     href: str = ""
 
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
 def sanitize(markdown: str) -> str:
     """Markdown that renders the same text but can carry no HTML, script or remote image."""
     text = markdown.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
@@ -80,6 +83,41 @@ def first_code_block(markdown: str) -> str | None:
 def reply_markdown(reply: Reply) -> str:
     """The whole reply as safe Markdown: text, tool calls and results inline, then the status."""
     return sanitize(_document(reply, markdown=True))
+
+
+def reply_tail(reply: Reply, limit: int, *, markdown: bool = True) -> str:
+    """The end of the reply's document, UNSANITIZED (for a live view to make safe): all of it
+    up to `limit` characters, else "…" and its last blocks (from a blank line, or else a line
+    break, within the last `limit` characters; a code block cut open gets its fence again)."""
+    source = _document(reply, markdown=markdown)
+    if len(source) <= limit:
+        return source
+    start = len(source) - limit
+    cut = source.find("\n\n", start)
+    cut = cut + 2 if cut >= 0 else source.find("\n", start) + 1 or start
+    opener = _open_fence(source, cut) if markdown else None
+    return "…\n\n" + (f"{opener}\n" if opener else "") + source[cut:]
+
+
+def _open_fence(source: str, end: int) -> str | None:
+    """The line opening the code fence still open at `source[end]`, if one is."""
+    opener: str | None = None
+    for line in source[:end].split("\n"):
+        match = _FENCE_LINE.match(line)
+        if match is None:
+            continue
+        if opener is None:
+            opener = line
+        elif (
+            match[1][0] == opener.lstrip()[0]
+            and len(match[1])
+            >= len(
+                _FENCE_LINE.match(opener)[1]  # type: ignore[index]
+            )
+            and not line[match.end() :].strip()
+        ):
+            opener = None
+    return opener
 
 
 def reply_text(reply: Reply) -> str:

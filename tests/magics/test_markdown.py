@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nbchat.markdown import first_code_block, sanitize
+from nbchat.events import Reply, TextDelta
+from nbchat.markdown import first_code_block, reply_tail, sanitize
 from nbchat.server.demo_model import respond
 
 from .renderers import html_problems, render_markdown_it, render_marked
@@ -153,3 +154,19 @@ def test_reply_rendering_keeps_tools_inline_and_escapes_them() -> None:
     finished.add(TextDelta("ok"))
     finished.add(Done())
     assert reply_markdown(finished) == "ok"
+
+
+def test_reply_tail_keeps_short_replies_whole_and_reopens_a_cut_code_block() -> None:
+    def reply_of(text: str) -> Reply:
+        reply = Reply()
+        reply.add(TextDelta(text))
+        return reply
+
+    assert reply_tail(reply_of("short *reply*"), 100) == "short *reply*"
+    paragraphs = "\n\n".join(f"Paragraph {i} " + "word " * 20 for i in range(50))
+    tail = reply_tail(reply_of(paragraphs), 500)
+    assert tail.startswith("…\n\nParagraph ") and paragraphs.endswith(tail[3:])
+    assert len(tail) <= 503
+    code = "Intro\n\n```python\n" + "\n".join(f"x{i} = {i}" for i in range(300)) + "\n"
+    tail = reply_tail(reply_of(code), 200)
+    assert tail.startswith("…\n\n```python\n")  # the open code block, reopened

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
 from ..events import Reply
-from ..markdown import reply_markdown, reply_text
+from ..markdown import reply_markdown, reply_tail, reply_text, sanitize
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__all__ = ["LiveView", "OnScreen", "show_final"]
+__all__ = ["LiveView", "OnScreen", "live_bundle", "show_final"]
 
-#: Streaming display limits (see LiveView): seconds between updates, and the byte allowance.
-UPDATE_INTERVAL = 0.1
-UPDATE_SLACK = 16_384
-UPDATE_BYTES_PER_SECOND = 32_768
+#: Streaming display limits (see LiveView): seconds between updates, at least ...
+UPDATE_INTERVAL = 0.25
+#: ... characters of the reply's end an update shows ...
+LIVE_WINDOW = 2048
+#: ... and IOPub bytes the live output may cost in all: per byte of the reply so far, plus a
+#: fixed slack. ENVELOPE is what Jupyter adds to each message (headers, signature), counted too.
+LIVE_RATIO = 1.0
+LIVE_SLACK = 4096
+ENVELOPE = 700
+
+
+def live_bundle(source: str, fmt: str) -> dict[str, str]:
+    """The live output's data for `source`, the reply's document (or its end) as the model wrote
+    it, not yet safe: the one place that decides how a streaming reply is rendered."""
+    if fmt == "text":
+        return {"text/plain": source}
+    return {"text/markdown": sanitize(source)}
 
 
 class LiveView:
@@ -28,16 +42,18 @@ class LiveView:
     and the final form is a second, new output (`show_final`). Tools that ignore display
     updates (nbval) and front ends that apply them (JupyterLab, nbclient) see the same outputs.
 
-    Each update re-sends the whole reply so far, so updates are limited twice: at most one per
-    UPDATE_INTERVAL, and in total UPDATE_SLACK + half the reply + UPDATE_BYTES_PER_SECOND per
-    second of streaming. Short or slow replies update smoothly; a long fast one refreshes a few
-    times and then shows its final form, instead of flooding IOPub with copies of itself.
+    The display protocol cannot append, so each update re-sends what it shows: the reply so far
+    while it is short, then its last LIVE_WINDOW characters (from a block boundary, after "…").
+    Updates come at most once per UPDATE_INTERVAL and while the live output has cost less than
+    LIVE_RATIO x the reply so far + LIVE_SLACK, so a reply costs IOPub O(its size) at any pace:
+    a slow reply updates about once a second, a fast one a few times a second.
     """
 
-    def __init__(self, fmt: str) -> None:
-        self._mime = "text/plain" if fmt == "text" else "text/markdown"
+    def __init__(self, fmt: str, render: Callable[[str, str], dict[str, str]] = live_bundle):
+        self._fmt = fmt
+        self._render = render
         self._handle: Any = display({}, raw=True, display_id=True)
-        self._body = ""  # what the live output shows now
+        self._data: dict[str, str] = {}  # what the live output shows now
         self._sent = 0
         self._started: float | None = None
         self._last = 0.0
@@ -48,16 +64,16 @@ class LiveView:
             self._started = self._last = now
         if now - self._last < UPDATE_INTERVAL:
             return
-        size = len(reply.text)
-        allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)
-        if self._sent + size > allowance:
+        allowance = LIVE_RATIO * len(reply.text) + LIVE_SLACK
+        if self._sent + ENVELOPE + min(len(reply.text), LIVE_WINDOW) > allowance:
             return
-        body = reply_text(reply) if self._mime == "text/plain" else reply_markdown(reply)
-        if body == self._body:
+        source = reply_tail(reply, LIVE_WINDOW, markdown=self._fmt != "text")
+        data = self._render(source, self._fmt)
+        if data == self._data:
             return
-        self._handle.update({self._mime: body}, raw=True)
-        self._body = body
-        self._sent += len(body)
+        self._handle.update(data, raw=True)
+        self._data = data
+        self._sent += ENVELOPE + sum(len(value.encode()) for value in data.values())
         self._last = now
 
     def close(self) -> None:
