@@ -17,12 +17,12 @@ from types import TracebackType
 from typing import Protocol
 
 import httpx
-import httpx_sse
 
 from .client import Deadline, Silence
 from .dialects import Decoder, MalformedPayload
 from .errors import APIStatusError, NbchatError
 from .events import Done, Error, Event, Reply
+from .sse import SSEFormatError, SSEParser, check_event_stream
 from .turn import Turn, TurnKind
 
 log = logging.getLogger("nbchat")
@@ -34,19 +34,18 @@ Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 
 class EventDecoder:
-    """Maps SSE messages to normalized events (through the dialect's decoder for this
-    stream) and knows when a stream is over."""
+    """Maps SSE messages (their data and event type) to normalized events, through the
+    dialect's decoder for this stream, and knows when a stream is over."""
 
     def __init__(self, decoder: Decoder) -> None:
         self._decoder = decoder
         self.finished = False
 
-    def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
-        data = sse.data
+    def feed(self, data: str, event: str) -> list[Event]:
         if self.finished or not data or data.isspace():
             return []  # keep-alives and empty payloads carry nothing
         try:
-            events = self._decoder.decode(data, sse.event)
+            events = self._decoder.decode(data, event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
         if len(events) == 1 and not isinstance(events[0], TERMINAL):
@@ -79,7 +78,7 @@ class EventDecoder:
             return Error("timeout", str(exc))
         if isinstance(exc, httpx.TimeoutException):
             return Error("timeout", f"no data within the timeout ({type(exc).__name__})")
-        if isinstance(exc, httpx_sse.SSEError):
+        if isinstance(exc, SSEFormatError):
             return Error("malformed", str(exc))
         if isinstance(exc, httpx.TransportError):
             return Error("connection", f"the connection broke mid-stream ({type(exc).__name__})")
@@ -129,11 +128,14 @@ class SSESource:
     def events(self) -> Iterator[Event]:
         if self._response is None:
             return
-        for sse in httpx_sse.EventSource(self._response).iter_sse():
-            yield from self._decoder.feed(sse)
-            if self._decoder.finished:
-                return
-        yield from self._decoder.end_of_stream()
+        check_event_stream(self._response)
+        parser, decoder = SSEParser(), self._decoder
+        for chunk in self._response.iter_bytes():
+            for kind, data in parser.feed(chunk):
+                yield from decoder.feed(data, kind)
+                if decoder.finished:
+                    return
+        yield from decoder.end_of_stream()
 
     def failure(self, exc: Exception) -> Error:
         return self._decoder.failure(exc)
@@ -258,11 +260,16 @@ class EventStream:
         return self._iterator
 
     def _events(self) -> Iterator[Event]:
+        # Once per delta: `_emit` with its lookups done once, outside the loop.
+        reset, add, notify, turn = self._deadline.reset, self.reply.add, self._notify, self.turn
         try:
             for event in self._source.events():
                 if self._stopped:
                     return
-                yield self._emit(event)
+                reset()
+                add(event)
+                notify("event", turn, event)
+                yield event
         except Exception as exc:
             if not self._stopped:
                 yield self._emit(self._source.failure(exc))
@@ -335,12 +342,15 @@ class AsyncSSESource:
     async def events(self) -> AsyncIterator[Event]:
         if self._response is None:
             return
-        async for sse in httpx_sse.EventSource(self._response).aiter_sse():
-            for event in self._decoder.feed(sse):
-                yield event
-            if self._decoder.finished:
-                return
-        for event in self._decoder.end_of_stream():
+        check_event_stream(self._response)
+        parser, decoder = SSEParser(), self._decoder
+        async for chunk in self._response.aiter_bytes():
+            for kind, data in parser.feed(chunk):
+                for event in decoder.feed(data, kind):
+                    yield event
+                if decoder.finished:
+                    return
+        for event in decoder.end_of_stream():
             yield event
 
     def failure(self, exc: Exception) -> Error:
