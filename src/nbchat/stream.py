@@ -21,7 +21,7 @@ import httpx
 from .client import Deadline, Silence
 from .dialects import Decoder, MalformedPayload
 from .errors import APIStatusError, NbchatError
-from .events import Done, Error, Event, Reply
+from .events import Done, Error, Event, Reply, TextDelta
 from .sse import SSEFormatError, SSEParser, check_event_stream
 from .turn import Turn, TurnKind
 
@@ -42,14 +42,16 @@ class EventDecoder:
         self.finished = False
 
     def feed(self, data: str, event: str) -> list[Event]:
-        if self.finished or not data or data.isspace():
+        if self.finished or not data or (data[0] <= " " and data.isspace()):
             return []  # keep-alives and empty payloads carry nothing
         try:
             events = self._decoder.decode(data, event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
-        if len(events) == 1 and not isinstance(events[0], TERMINAL):
-            return events  # the common case, without the loop below
+        if len(events) == 1 and (
+            type(events[0]) is TextDelta or not isinstance(events[0], TERMINAL)
+        ):
+            return events  # the common case (one text delta), without the loop below
         return self._through_terminal(events)
 
     def end_of_stream(self) -> list[Event]:
