@@ -41,12 +41,15 @@ export function userMessage(turn: string, text: string, status: Status = "comple
   return frame;
 }
 
-/** A finished assistant message, rendered whole (an over-long block in pieces, incremental.ts). */
-export function assistantMessage(message: Message, options: RenderOptions): HTMLElement {
+/** A finished assistant message, rendered whole (an over-long block in pieces, incremental.ts),
+ * or with `body`, its text already rendered the same way (the live view's, kept). */
+export function assistantMessage(message: Message, options: RenderOptions, body?: HTMLElement): HTMLElement {
   const frame = messageFrame("assistant", message.turn, message.status);
   if (message.tool_calls.length) frame.append(toolCards(message.tool_calls));
-  const body = el("div", "nbchat-markdown");
-  body.append(renderBlocks(message.text, options));
+  if (!body) {
+    body = el("div", "nbchat-markdown");
+    body.append(renderBlocks(message.text, options));
+  }
   frame.append(body);
   if (message.status === "stopped") frame.append(el("div", "nbchat-note", "Stopped"));
   if (message.error) frame.append(errorBox(message.error, message.turn));

@@ -237,9 +237,18 @@ export class ChatView {
   }
 
   private renderMessage(message: Message): HTMLElement {
-    return message.role === "user"
-      ? userMessage(message.turn, message.text, message.status)
-      : assistantMessage(message, this.renderOptions);
+    if (message.role === "user") return userMessage(message.turn, message.text, message.status);
+    return assistantMessage(message, this.renderOptions, this.takeLiveBody(message));
+  }
+
+  /** The live view's rendered text for a reply that had a block cut into pieces, finished:
+   * a finished message renders those same pieces, and rendering them all again at once (and
+   * laying them out) would be the one long task of a long reply. */
+  private takeLiveBody(message: Message): HTMLElement | undefined {
+    const view = this.liveViews.get(message.turn);
+    if (!view?.markdown.cut) return undefined;
+    view.markdown.update(message.text);
+    return view.markdown.element;
   }
 
   private rerenderAll(): void {

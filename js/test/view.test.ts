@@ -178,6 +178,21 @@ describe("ChatView", () => {
     }
   });
 
+  it("keeps a long reply's live pieces when it is committed, instead of rendering it again", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", tool_calls: [] });
+    const text = "word ".repeat(2000);
+    model.kernel(["delta", 2, "t1", text.slice(0, 6000)]);
+    await until(() => $$('[data-testid="message-assistant"] .nbchat-cut').length > 0);
+    const live = $('[data-testid="message-assistant"] .nbchat-markdown');
+    model.kernel({ type: "turn_end", seq: 3, turn: "t1", text: text.slice(6000), status: "complete", usage: null, error: null });
+    const committed = $('[data-testid="message-assistant"]')!;
+    expect(committed.dataset.status).toBe("complete");
+    expect(committed.querySelector(".nbchat-markdown")).toBe(live);
+    expect(committed.querySelector(".nbchat-markdown")!.textContent!.replace(/\s+/g, "")).toBe(text.replace(/\s+/g, ""));
+    expect($$('[data-testid="message-assistant"]')).toHaveLength(1);
+  });
+
   it("asks for a sync when a turn ends that it never saw", () => {
     model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
     model.sent = [];
