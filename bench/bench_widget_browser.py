@@ -124,6 +124,12 @@ def run(rounds: int, deltas: int = 10_000, size: int = 10, delay_ms: int = 0) ->
     shown = ", ".join(f"{x:.0f}" if x else "-" for x in longest)
     gap = statistics.median(r["maxFrameGap"] for r in results)
     pace = "fast" if delay_ms == 0 else f"{delay_ms} ms apart"
+    for i, r in enumerate(results, 1):  # where the long tasks fell, for a closer look
+        for at, duration in zip(r["at"], r["tasks"], strict=True):
+            print(
+                f"  round {i}: {duration:.0f} ms task at +{at:.0f} ms of {r['elapsed']:.0f} ms",
+                file=sys.stderr,
+            )
     return [
         f"browser: longest main-thread task per round, {deltas * size / 1000:g} KB {pace} | "
         f"over 50 ms in {over} of {rounds} rounds (ms, '-' = none over 50: {shown}; "
