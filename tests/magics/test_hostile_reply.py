@@ -14,8 +14,9 @@ from .renderers import html_problems, render_markdown_it, render_marked
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[ServerHandle]:
-    """Deltas 5 ms apart, so the hostile reply is also seen half-way, in live updates."""
-    with start_server(delay=0.005) as handle:
+    """Deltas 20 ms apart, so the hostile reply streams for longer than a live update takes to
+    come (UPDATE_INTERVAL) and is also seen half-way."""
+    with start_server(delay=0.02) as handle:
         yield handle
 
 

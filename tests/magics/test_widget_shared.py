@@ -19,7 +19,7 @@ def test_widget_sees_turns_sent_by_the_magics(kernel: Kernel, server: ServerHand
         ("assistant", "sent from a cell", "complete"),
     ]
     # A message the widget sends lands in the same conversation the magics use.
-    kernel.ok("w.send('/echo sent from the widget')\nw.wait(30)")
+    kernel.ok("w.ask('/echo sent from the widget')\nw.wait(30)")
     history = kernel.eval(
         "[t.reply.text for t in __import__('nbchat.magics').magics.current_chat().history]"
     )
