@@ -39,10 +39,10 @@ class Chat:
 
     `Chat(base_url, dialect="chats", model="gpt-4", user_id="u-1")`: the keywords besides the
     connection ones are the dialect's own settings (see the README's settings table, or
-    `nbchat.dialects`); an unknown one is a ConfigurationError. Arguments left out come from
-    the environment (NBCHAT_BASE_URL, NBCHAT_DIALECT, NBCHAT_TOKEN, NBCHAT_COOKIES,
-    NBCHAT_TIMEOUT and each dialect's variables, e.g. NBCHAT_MODEL), so a notebook can stay
-    free of addresses and secrets.
+    `nbchat.dialects`); a keyword the dialect does not declare, given a value (not None), is a
+    ConfigurationError. Arguments left out come from the environment (NBCHAT_BASE_URL,
+    NBCHAT_DIALECT, NBCHAT_TOKEN, NBCHAT_COOKIES, NBCHAT_TIMEOUT and each dialect's
+    variables, e.g. NBCHAT_MODEL), so a notebook can stay free of addresses and secrets.
 
     base_url:       the server, e.g. "http://127.0.0.1:3026"; paths are relative to it.
     token:          bearer token; never shown (reprs say token=***).
@@ -76,7 +76,7 @@ class Chat:
         kind = type(self._dialect)
         declared = kind.declared()
         known = {item.name for item in declared}
-        unknown = sorted(name for name, value in settings.items() if name not in known)
+        unknown = sorted(n for n, v in settings.items() if n not in known and v is not None)
         if unknown:
             names = ", ".join(item.keyword for item in declared)
             raise ConfigurationError(

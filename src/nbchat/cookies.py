@@ -57,5 +57,5 @@ def _apply_curl_expiry(jar: http.cookiejar.CookieJar) -> None:
     for cookie in list(jar):
         if cookie.expires == 0:
             cookie.expires, cookie.discard = None, True
-        elif cookie.is_expired(now):
+        elif cookie.is_expired(int(now)):
             jar.clear(cookie.domain, cookie.path, cookie.name)

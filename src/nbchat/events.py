@@ -17,6 +17,8 @@ Status = Literal["streaming", "complete", "error", "incomplete", "stopped"]
 
 @dataclass(frozen=True)
 class Usage:
+    """Token counts for one reply, as the server reported them (None where it did not)."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
@@ -24,18 +26,32 @@ class Usage:
 
 @dataclass(slots=True)
 class Start:
+    """The reply began. `message_id`: the server's id for it, when the format gives one."""
+
     message_id: str | None = None
     type: ClassVar[str] = "start"
 
 
 @dataclass(slots=True)
 class TextDelta:
+    """The next piece of the reply's text (str, untrusted model output: any length, any
+    characters; join the pieces in order, or read `Reply.text`)."""
+
     text: str
     type: ClassVar[str] = "text"
 
 
 @dataclass(slots=True)
 class ToolCall:
+    """The model called a tool.
+
+    name: the tool's name (str).
+    args: the arguments as the backend sent them, decoded from JSON: usually a dict
+          (`{"expression": "6*7"}`), or whatever JSON value the backend chose (a string when
+          it sends the arguments as unparsed JSON text). Untrusted.
+    id:   the backend's id for the call, when it gives one; pairs the call with its result.
+    """
+
     name: str
     args: Any = None
     id: str | None = None
@@ -44,6 +60,9 @@ class ToolCall:
 
 @dataclass(slots=True)
 class ToolResult:
+    """What a tool returned: `result` is the decoded JSON value (any type), paired with its
+    `ToolCall` by `id`, else by `name` (the oldest call of that name still waiting)."""
+
     name: str
     result: Any = None
     id: str | None = None
@@ -100,6 +119,19 @@ class Reply:
 
     A reply is usable at every moment: while streaming, after an error (partial text kept),
     or after the user stopped it.
+
+    text:            the text so far (str; the TextDelta pieces joined).
+    status:          "streaming" until it ends; then "complete" (a `Done` arrived), "error"
+                     (an `Error` event: see `error`), "incomplete" (the stream ended early),
+                     or "stopped" (the user stopped it).
+    error:           the `Error` event that ended it, else None.
+    message_id:      the server's id for the assistant message, when given.
+    tool_calls:      `ToolCallRecord`s in call order, each with its result once it arrived.
+    usage:           token counts from `Done`, when the server reports them.
+    finish_reason:   why the model stopped ("stop", "length"...), when the format says.
+    events:          every event in arrival order.
+    created_at:      the server's timestamp (ISO 8601 string), non-streaming chats only.
+    user_message_id: the server's id for the user's message, non-streaming chats only.
     """
 
     message_id: str | None = None

@@ -9,6 +9,7 @@ import os
 import threading
 
 from .chat import Chat
+from .dialects import DEFAULT_DIALECT, DIALECTS, connection_settings
 
 __all__ = ["Session", "current_chat", "session", "use_chat"]
 
@@ -41,10 +42,19 @@ class Session:
             self._chat, self._token_env = None, None
 
     def redact(self, text: str) -> str:
-        """`text` with the current token's value replaced by ***."""
-        name = self._token_env or "NBCHAT_TOKEN"
-        token = os.environ.get(name)
-        return text.replace(token, "***") if token else text
+        """`text` with the token's value replaced by ***: the value of the variable named at
+        connect time, and of every variable the current dialect reads a secret from (e.g.
+        NBCHAT_TOKEN)."""
+        with self._lock:
+            names = [self._token_env] if self._token_env else []
+            dialect = DIALECTS.get(self._chat.dialect) if self._chat else None
+        kind = dialect or DIALECTS[DEFAULT_DIALECT]
+        names += [env for item in connection_settings(kind) if item.secret for env in item.env]
+        for name in names:
+            token = os.environ.get(name)
+            if token:
+                text = text.replace(token, "***")
+        return text
 
 
 #: The kernel's one session: a notebook has one current conversation.

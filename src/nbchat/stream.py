@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
@@ -182,12 +183,7 @@ class WholeSource:
             self._done.set()
 
     def events(self) -> Iterator[Event]:
-        answer = self._answer
-        if answer is None:  # closed before the answer came
-            return
-        yield from answer.events
-        self._into.created_at = answer.created_at
-        self._into.user_message_id = answer.user_message_id
+        return _whole_events(self._answer, self._into)
 
     def failure(self, exc: Exception) -> Error:
         return Error("stream", f"{type(exc).__name__}: {exc}")
@@ -195,6 +191,15 @@ class WholeSource:
     def close(self) -> None:
         self._closed = True
         self._done.set()
+
+
+def _whole_events(answer: Reply | None, into: Reply) -> Iterator[Event]:
+    """The events of a non-streaming answer (none if it never came), then its metadata."""
+    if answer is None:
+        return
+    yield from answer.events
+    into.created_at = answer.created_at
+    into.user_message_id = answer.user_message_id
 
 
 class EventStream:
@@ -366,37 +371,27 @@ class AsyncSSESource:
             await self._close_client()
 
 
+@dataclass
 class AsyncWholeSource:
     """The non-streaming endpoint under asyncio: cancelling the task cancels the request."""
 
-    def __init__(
-        self,
-        fetch: Callable[[], Awaitable[Reply]],
-        close_client: Callable[[], Awaitable[None]],
-        into: Reply,
-    ) -> None:
-        self._fetch = fetch
-        self._close_client = close_client
-        self._into = into
-        self._answer: Reply | None = None
+    fetch: Callable[[], Awaitable[Reply]]
+    close_client: Callable[[], Awaitable[None]]
+    into: Reply
+    answer: Reply | None = None
 
     async def open(self, deadline: Deadline) -> None:
-        self._answer = await self._fetch()
+        self.answer = await self.fetch()
 
     async def events(self) -> AsyncIterator[Event]:
-        answer = self._answer
-        if answer is None:
-            return
-        for event in answer.events:
+        for event in _whole_events(self.answer, self.into):
             yield event
-        self._into.created_at = answer.created_at
-        self._into.user_message_id = answer.user_message_id
 
     def failure(self, exc: Exception) -> Error:
         return Error("stream", f"{type(exc).__name__}: {exc}")
 
     async def aclose(self) -> None:
-        await self._close_client()
+        await self.close_client()
 
 
 class AsyncEventStream:

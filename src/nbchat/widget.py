@@ -427,7 +427,7 @@ def _tool_dicts(reply: Reply) -> list[dict[str, Any]]:
 def _turn_messages(turn: Turn, key: str) -> list[dict[str, Any]]:
     """The two transcript entries of a finished turn."""
     reply = turn.reply.to_dict()
-    user = {
+    user: dict[str, Any] = {
         "id": f"{key}-user",
         "turn": key,
         "role": "user",

@@ -9,21 +9,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..events import Done, Error, Event, Reply, TextDelta, ToolCall, ToolResult, Usage
 from ..settings import setting
+from ..turn import Turn
 from .base import Decoder, Dialect, HttpRequest, MalformedPayload, parse_json_object, text_field
-
-if TYPE_CHECKING:
-    from ..turn import Turn
-
-SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
 class AgentsSettings:
+    """Which agent answers. The agent remembers the conversation per `session_id`, which the
+    client names itself on the first message (the format has no way to learn one)."""
+
     agent_id: str | None = setting(
         "the agent to talk to, e.g. ag_c47e7c97_b2f2",
         env=["NBCHAT_AGENT_ID"],
@@ -52,10 +50,8 @@ class AgentsDialect(Dialect[AgentsSettings]):
         body = {"agent_id": settings.agent_id, "message": history[-1].user}
         if settings.session_id:
             body["session_id"] = settings.session_id
-        if stream:
-            return HttpRequest("POST", "/chat/stream", body, SSE_HEADERS)
-        # "Send Message": the same body on POST /chat, answered with one JSON object.
-        return HttpRequest("POST", "/chat", body, JSON_HEADERS)
+        # "Send Message" is the same body on POST /chat, answered with one JSON object.
+        return HttpRequest.post("/chat/stream" if stream else "/chat", body, stream=stream)
 
     def parse_reply(self, body: Any) -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("response"), str):

@@ -11,7 +11,8 @@ The shapes, in one place:
                   method; required fields are checked before `prepare`, so they are set there.
     history       `Sequence[Turn]`: the conversation so far, oldest first, ending with the turn
                   being sent (its `user` text; its reply still empty). Earlier turns carry
-                  their final `reply` (any status: a stopped or failed reply is there too, for
+                  their `reply` (final, unless another thread still streams it: check
+                  `reply.finished`; any status, so a stopped or failed reply is there too, for
                   the dialect to keep or skip), with `reply.text` and `reply.tool_calls`
                   (`ToolCallRecord`: name, args, id, result, done).
     HttpRequest   method, a path relative to the base URL, a JSON body, headers.
@@ -49,6 +50,12 @@ class HttpRequest:
     json: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def post(cls, path: str, body: dict[str, Any], *, stream: bool) -> HttpRequest:
+        """A JSON POST answered with an SSE stream (`stream`) or with one JSON object."""
+        accept = "text/event-stream" if stream else "application/json"
+        return cls("POST", path, body, {"Accept": accept, "Content-Type": "application/json"})
+
 
 class MalformedPayload(NbchatError, ValueError):
     """A payload the dialect cannot read: a stream ends with `Error("malformed")`."""
@@ -57,7 +64,13 @@ class MalformedPayload(NbchatError, ValueError):
 class Decoder(ABC):
     """Decodes one stream; `Dialect.decoder()` makes a fresh one per stream, so a decoder may
     keep state (e.g. to merge streamed tool-call fragments, or to remember a finish reason
-    until the stream's closing sentinel)."""
+    until the stream's closing sentinel).
+
+    E.g. OpenAI-style chunks: collect `delta.tool_calls` fragments by index and remember
+    `finish_reason` and `usage` as they pass (returning [] or TextDeltas), then answer
+    `data: [DONE]` with the merged `ToolCall`s and `Done(finish_reason=..., usage=...)`; `end()`
+    can return the same for a server that closes without the sentinel.
+    """
 
     @abstractmethod
     def decode(self, data: str, event: str) -> list[Event]:

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..events import Done, Error, Event, Reply, Start, TextDelta, ToolCall, ToolResult
 from ..settings import setting
+from ..turn import Turn
 from .base import Decoder, Dialect, HttpRequest, MalformedPayload, parse_json_object, text_field
-
-if TYPE_CHECKING:
-    from ..turn import Turn
-
-SSE_HEADERS = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
 class ChatsSettings:
+    """Who a chats message goes to; the server keeps the history under `chat_id`."""
+
     chat_id: str | None = setting(
         "the chat to continue (created on the first message when left out)",
         env=["NBCHAT_CHAT_ID"],
@@ -44,9 +41,7 @@ class ChatsDialect(Dialect[ChatsSettings]):
     def prepare(self, settings: ChatsSettings) -> tuple[ChatsSettings, HttpRequest | None]:
         if settings.chat_id:
             return settings, None
-        return settings, HttpRequest(
-            "POST", "/api/chats", {"userId": settings.user_id}, JSON_HEADERS
-        )
+        return settings, HttpRequest.post("/api/chats", {"userId": settings.user_id}, stream=False)
 
     def prepared(self, settings: ChatsSettings, body: Any) -> ChatsSettings:
         try:
@@ -65,10 +60,8 @@ class ChatsDialect(Dialect[ChatsSettings]):
         }
         if settings.workflow_id:
             body["workflowId"] = settings.workflow_id
-        path = f"/api/chats/{settings.chat_id}/messages"
-        if stream:
-            return HttpRequest("POST", path + "/stream", body, SSE_HEADERS)
-        return HttpRequest("POST", path, body, JSON_HEADERS)
+        path = f"/api/chats/{settings.chat_id}/messages" + ("/stream" if stream else "")
+        return HttpRequest.post(path, body, stream=stream)
 
     def parse_reply(self, body: Any) -> Reply:
         try:

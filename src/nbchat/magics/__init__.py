@@ -43,8 +43,11 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     ipython.register_magics(magics)
     if chat_lines not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(chat_lines)
-    formatters = ipython.display_formatter.formatters
+    formatter = ipython.display_formatter
+    if formatter is None:
+        raise ImportError("nbchat's magics need an IPython shell with a display formatter")
+    formatters = formatter.formatters
     formatters["text/markdown"].for_type(Reply, reply_markdown)
     formatters["text/plain"].for_type(Reply, lambda reply, p, cycle: p.text(reply_text(reply)))
-    show = ipython.display_formatter.ipython_display_formatter
+    show = formatter.ipython_display_formatter
     show.for_type(Reply, magics.on_screen.display_reply)

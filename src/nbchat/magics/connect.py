@@ -33,14 +33,16 @@ in: `--token-env NAME` reads the token from the environment variable NAME.
 """
 
 
-def _flags() -> dict[str, tuple[Setting, list[str]]]:
+def _flags() -> dict[str, tuple[Setting, list[str], list[str]]]:
     """Every setting any registered dialect declares, by argparse destination, with the
-    dialects that declare it (the connection settings first)."""
-    flags: dict[str, tuple[Setting, list[str]]] = {}
+    dialects that declare it and all their variables (the connection settings first)."""
+    flags: dict[str, tuple[Setting, list[str], list[str]]] = {}
     for name, kind in DIALECTS.items():
         for item in (*connection_settings(kind), *kind.declared()):
             dest = item.option if not item.option.startswith("-") else item.name
-            flags.setdefault(dest, (item, []))[1].append(name)
+            _, names, env = flags.setdefault(dest, (item, [], []))
+            names.append(name)
+            env.extend(e for e in item.env if e not in env)
     return flags
 
 
@@ -57,9 +59,9 @@ def connect_parser() -> MagicArgumentParser:
         choices=list(DIALECTS),
         help=f"wire format (default: NBCHAT_DIALECT, else {DEFAULT_DIALECT})",
     )
-    for dest, (item, names) in _flags().items():
+    for dest, (item, names, variables) in _flags().items():
         where = "" if len(names) == len(DIALECTS) else f"{', '.join(names)}; "
-        env = " or ".join(item.env)
+        env = " or ".join(variables)
         extra = f" [{where}{env}]" if where or env else ""
         if dest == item.option:  # positional
             parser.add_argument(dest, nargs="?", help=item.help + extra)
@@ -125,7 +127,7 @@ def connect(args: Namespace, demo: DemoServer) -> tuple[Chat, str | None]:
 def _flag_values(args: Namespace) -> list[tuple[Setting, str]]:
     """The settings given as flags, with the text typed for each."""
     values = []
-    for dest, (item, _names) in _flags().items():
+    for dest, (item, _names, _env) in _flags().items():
         text = getattr(args, dest, None)
         if text is not None:
             values.append((item, text))
@@ -134,13 +136,14 @@ def _flag_values(args: Namespace) -> list[tuple[Setting, str]]:
 
 def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:
     """The settings the flags give, read and checked against what `kind` declares."""
-    known = {item.name for item in (*connection_settings(kind), *kind.declared())}
+    own = {item.name: item for item in (*connection_settings(kind), *kind.declared())}
     flags = sorted(i.option for i in kind.declared())
     given: dict[str, Any] = {}
-    for item, text in _flag_values(args):
-        if item.name not in known:
+    for flag, text in _flag_values(args):
+        item = own.get(flag.name)  # the dialect's own declaration reads the text
+        if item is None:
             raise UsageError(
-                f"{item.option} is not a setting of the {kind.name} dialect;"
+                f"{flag.option} is not a setting of the {kind.name} dialect;"
                 f" its flags: {', '.join(flags)}"
             )
         if item.secret:

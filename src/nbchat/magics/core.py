@@ -37,6 +37,8 @@ __all__ = ["ChatMagics"]
 class ChatMagics(Magics):
     """`%%chat`, `%chat`, `%chat_connect`, `%chat_new`, `%chat_history`."""
 
+    shell: InteractiveShell  # always given (see __init__), never None
+
     def __init__(self, shell: InteractiveShell, current: Session = session) -> None:
         super().__init__(shell)
         self.session = current
@@ -55,7 +57,7 @@ class ChatMagics(Magics):
         variable `name`; write `{{` and `}}` for literal braces.
         """
         if cell is None:
-            options, text = split_options(self.chat.parser, line)
+            options, text = split_options(self.chat, line)
         else:
             options, text = line, cell
         args = parse_argstring(self.chat, options)

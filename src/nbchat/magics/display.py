@@ -110,5 +110,7 @@ class OnScreen:
         """Show a Reply as safe Markdown, unless this cell shows it already (`r = %chat ...`)."""
         if self._count == self._shell.execution_count and any(r is reply for r in self._replies):
             return
-        formatters = self._shell.display_formatter.formatters
+        formatter = self._shell.display_formatter
+        assert formatter is not None  # a shell that loaded the extension has one
+        formatters = formatter.formatters
         display({m: formatters[m](reply) for m in ("text/markdown", "text/plain")}, raw=True)

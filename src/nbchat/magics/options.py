@@ -89,8 +89,12 @@ def interpolate(template: str, namespace: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def split_options(parser: ArgumentParser, line: str) -> tuple[str, str]:
-    """Options at the start of a `%chat` line, and the message after them (kept verbatim)."""
+def split_options(magic: Any, line: str) -> tuple[str, str]:
+    """Options at the start of a `%chat` line, and the message after them (kept verbatim).
+
+    `magic` is the function `chat_arguments` decorated (its `.parser` knows the options).
+    """
+    parser: ArgumentParser = magic.parser
     takes_value = {
         option: action.nargs != 0 for action in parser._actions for option in action.option_strings
     }

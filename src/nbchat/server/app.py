@@ -12,7 +12,7 @@ import json
 import math
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -74,7 +74,9 @@ def create_app(
     return app
 
 
-def _error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def _error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     body = {"error": HTTPStatus(status).phrase, "message": message}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -104,7 +106,7 @@ def _guard(request: Request) -> None:
             raise ApiError(401, "missing or invalid session cookie or bearer token")
     limiter: RateLimiter | None = request.app.state.limiter
     wait = limiter.retry_after() if limiter else None
-    if wait is not None:
+    if limiter is not None and wait is not None:
         seconds = max(1, math.ceil(wait))
         message = f"over {limiter.limit} requests in {limiter.window:g} s; retry in {seconds} s"
         raise ApiError(429, message, {"Retry-After": str(seconds)})
@@ -120,10 +122,12 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+def _optional(body: dict[str, Any], name: str) -> str | None:
+    return None if body.get(name) is None else _field(body, name)
+
+
+def _field(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, f"{name!r} must be a non-empty string")
     return value
@@ -152,7 +156,7 @@ async def create_chat(request: Request) -> Response:
     _guard(request)
     body = await _json_object(request)
     user_id = _field(body, "userId")
-    chat = request.app.state.store.create_chat(user_id, _field(body, "title", required=False))
+    chat = request.app.state.store.create_chat(user_id, _optional(body, "title"))
     return JSONResponse({"data": chat.to_json()}, status_code=201)
 
 
@@ -170,7 +174,7 @@ async def _chat_turn(request: Request) -> tuple[Chat, str, list[Turn]]:
     content = _field(body, "content")
     _field(body, "modelId")
     user_id = _field(body, "userId")
-    workflow_id = _field(body, "workflowId", required=False)
+    workflow_id = _optional(body, "workflowId")
     if workflow_id is not None:
         _uuid(workflow_id, "workflowId")
     chat = _find_chat(request)
@@ -235,7 +239,7 @@ async def _agent_turn(request: Request) -> tuple[str, str | None, list[Turn]]:
     body = await _json_object(request)
     agent_id = _field(body, "agent_id")
     message = _field(body, "message")
-    session_id = _field(body, "session_id", required=False)
+    session_id = _optional(body, "session_id")
     if agent_id not in AGENTS:
         raise ApiError(404, f"agent {agent_id!r} not found")
     if not AGENTS[agent_id]:

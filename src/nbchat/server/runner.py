@@ -14,7 +14,7 @@ from .app import create_app
 from .store import Store
 
 #: Streams still open when the server stops get this long to finish before they are cut.
-GRACEFUL_SECONDS = 1.0
+GRACEFUL_SECONDS = 1
 
 
 def bind(host: str, port: int) -> socket.socket:
