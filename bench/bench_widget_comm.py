@@ -1,89 +1,136 @@
-"""What the ChatWidget sends over its comm while a long reply streams.
+"""What a ChatWidget costs in a real kernel: per turn over a long conversation, and per byte.
 
-A 100 KB reply in 10,000 deltas (`/stream 10000 10` on the reference server, over loopback) is
-streamed by a ChatWidget whose comm records every message it would publish to the front end.
-Prints bytes sent over the comm (the comm data as Jupyter serializes it, message envelopes not
-counted) / reply bytes (target <= 1.5), split into the streamed deltas and the one-time commit to
-`messages`, and comm messages per second (target <= 30).
+Soak: one ChatWidget in a real kernel sends `--turns` short turns (`/echo`, 114 bytes each) to
+the reference server; every comm message on IOPub is counted and split per turn, and the
+kernel's CPU time (all its threads) is read every 100 turns. Targets: turn N costs the same as
+turn 1 (±10%), CPU per 100 turns flat (±20%).
 
-    python bench/bench_widget_comm.py [--deltas 10000] [--size 10] [--delay-ms 0]
+Paced: a 100 KB reply in 10,000 deltas at each `--paces` (ms between deltas; 0 = as fast as the
+server sends). Comm bytes (the comm data as Jupyter packs it; envelopes are the kernel's fixed
+cost per message and are shown apart) ÷ reply bytes, target <= 1.2; messages in the busiest
+second, target <= 30.
+
+    python bench/bench_widget_comm.py [--turns 1000] [--paces 0,5,10]
 """
 
 from __future__ import annotations
 
 import argparse
-import time
-from typing import Any
+import statistics
+from dataclasses import dataclass
 
-import comm
-from comm.base_comm import BaseComm
-from jupyter_client.session import json_packer
+from kernel import Kernel, Message, busiest_second
 
-import nbchat
 from nbchat.server import start_server
+
+#: A short reply: the demo server echoes it back.
+SHORT = "/echo " + "The quick brown fox jumps over the lazy dog. " * 2 + "Pack my box with jugs."
+
+_SETUP = """
+import time, nbchat
 from nbchat.widget import ChatWidget
+_bench_widget = ChatWidget(nbchat.Chat({url!r}, dialect="chats", user_id="bench", model="demo"))
+_bench_cpu = []
+"""
+_SOAK = """
+_t = time.process_time()
+for _i in range({turns}):
+    _bench_widget.ask({prompt!r})
+    assert _bench_widget.wait().status == "complete"
+    if (_i + 1) % 100 == 0:
+        _bench_cpu.append(time.process_time() - _t)
+        _t = time.process_time()
+"""
+_ONE = """
+_bench_widget.new()
+_bench_widget.ask({prompt!r})
+_bench_reply = _bench_widget.wait()
+assert _bench_reply.status == "complete", _bench_reply
+"""
 
 
-class CountingComm(BaseComm):
-    """Counts what the widget publishes: (time, method, bytes as Jupyter packs them)."""
+@dataclass
+class TurnCost:
+    data_bytes: int  # comm data as Jupyter packs it
+    wire_bytes: int  # the whole IOPub message, envelope included
+    messages: int
+    busiest: int  # messages in the busiest second
 
-    def __init__(self, **kwargs: Any) -> None:
-        self.log: list[tuple[float, str, int]] = []
-        super().__init__(**kwargs)
 
-    def publish_msg(
-        self,
-        msg_type: str,
-        data: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-        buffers: list[bytes] | None = None,
-        **keys: Any,
-    ) -> None:
-        size = len(json_packer(data or {}))
-        size += sum(len(b) for b in buffers or [])
-        self.log.append((time.monotonic(), (data or {}).get("method", msg_type), size))
+def turn_costs(messages: list[Message]) -> list[TurnCost]:
+    """Split comm traffic into turns: each starts with the widget's status -> "streaming"."""
+    turns: list[list[Message]] = []
+    for m in messages:
+        if m.kind != "comm_msg" or m.summary is None:
+            continue
+        if m.summary["method"] == "update" and m.summary["status"] == "streaming":
+            turns.append([])
+        if turns:
+            turns[-1].append(m)
+    return [
+        TurnCost(
+            sum(m.data_size for m in turn),
+            sum(m.size for m in turn),
+            len(turn),
+            busiest_second([m.at for m in turn]),
+        )
+        for turn in turns
+    ]
+
+
+def soak(kernel: Kernel, turns: int) -> tuple[list[TurnCost], list[float]]:
+    messages = kernel.run(_SOAK.format(turns=turns, prompt=SHORT))
+    cpu = [float(x) for x in kernel.eval("_bench_cpu")[1:-1].split(",") if x.strip()]
+    return turn_costs(messages), cpu
+
+
+def paced(kernel: Kernel, delay_ms: int, deltas: int = 10_000, size: int = 10) -> TurnCost:
+    messages = kernel.run(_ONE.format(prompt=f"/stream {deltas} {size} {delay_ms}"))
+    (cost,) = turn_costs(messages)
+    return cost
+
+
+def run(turns: int, paces: list[int]) -> list[str]:
+    """The table rows: (measurement, figure, target) as printable lines."""
+    rows = []
+    with start_server() as server, Kernel() as kernel:
+        kernel.run(_SETUP.format(url=server.url))
+        costs, cpu = soak(kernel, turns)
+        first, last = costs[0], costs[-1]
+        growth = last.data_bytes / first.data_bytes
+        rows.append(
+            f"widget: comm bytes of turn 1 / turn {turns} (short replies) | "
+            f"{first.data_bytes:,} / {last.data_bytes:,} B (x{growth:.2f}"
+            f"; wire {first.wire_bytes:,} / {last.wire_bytes:,} B) | same (±10%)"
+        )
+        total = sum(c.data_bytes for c in costs)
+        rows.append(f"widget: comm bytes over {turns} turns | {total / 1e6:.2f} MB | O(turns)")
+        if cpu:
+            shown = " ".join(f"{c:.2f}" for c in cpu)
+            k = min(3, len(cpu))
+            trend = statistics.mean(cpu[-k:]) / statistics.mean(cpu[:k])
+            rows.append(
+                f"widget: kernel CPU per 100 turns | {shown} s (last {k} / first {k}: "
+                f"{trend:.2f}; max/min {max(cpu) / min(cpu):.2f}) | flat (±20%)"
+            )
+        for delay in paces:
+            cost = paced(kernel, delay)
+            label = "fast" if delay == 0 else f"{delay} ms apart"
+            rows.append(
+                f"widget: comm bytes / reply bytes, 100 KB {label} | "
+                f"{cost.data_bytes / 100_000:.2f} ({cost.messages} messages, busiest second "
+                f"{cost.busiest}; wire incl. envelopes {cost.wire_bytes / 100_000:.2f}) | <= 1.2"
+            )
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--deltas", type=int, default=10_000)
-    parser.add_argument("--size", type=int, default=10)
-    parser.add_argument("--delay-ms", type=int, default=0, help="server pause per delta")
+    parser.add_argument("--turns", type=int, default=1000)
+    parser.add_argument("--paces", default="0,5,10", help="ms between deltas, comma-separated")
     args = parser.parse_args()
-
-    comm.create_comm = CountingComm  # type: ignore[assignment]
-    with start_server() as server:
-        chat = nbchat.Chat(server.url, dialect="chats", user_id="bench", model="gpt-4")
-        widget = ChatWidget(chat)
-        recorder = widget.comm
-        assert isinstance(recorder, CountingComm)
-        opened = len(recorder.log)
-        started = time.monotonic()
-        widget.ask(f"/stream {args.deltas} {args.size} {args.delay_ms}")
-        reply = widget.wait()
-        elapsed = time.monotonic() - started
-        log = recorder.log[opened:]
-        widget.close()
-        chat.close()
-
-    assert reply is not None and reply.status == "complete", reply
-    reply_bytes = len(reply.text.encode())
-    custom = [entry for entry in log if entry[1] == "custom"]
-    updates = [entry for entry in log if entry[1] == "update"]
-    custom_bytes = sum(size for _, _, size in custom)
-    update_bytes = sum(size for _, _, size in updates)
-    span = max(log[-1][0] - log[0][0], 1e-9)
-
-    print(f"reply: {reply_bytes:,} bytes in {args.deltas:,} deltas, streamed in {elapsed:.2f} s")
-    print(f"comm messages: {len(log)} ({len(custom)} custom, {len(updates)} state updates)")
-    times = [t for t, _, _ in log]
-    busiest = max(sum(1 for u in times if t <= u < t + 1) for t in times)
-    print(f"comm messages in the busiest second: {busiest} (target <= 30)")
-    average, average_custom = len(log) / span, len(custom) / span
-    print(f"  average over the stream: {average:.1f}/s, custom only {average_custom:.1f}/s")
-    print(f"bytes over the comm / reply bytes: {(custom_bytes + update_bytes) / reply_bytes:.3f}")
-    print(f"  streamed deltas: {custom_bytes / reply_bytes:.3f}")
-    print(f"  commit to `messages` + status: {update_bytes / reply_bytes:.3f}")
+    for row in run(args.turns, [int(p) for p in args.paces.split(",") if p]):
+        print(row)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@
 // opened, or reconnected) ignores deltas and asks for a sync; a gap in seq means something was
 // missed, so it asks again. The sync reply carries each live turn's text so far and the seq it
 // is current to, and messages at or below that seq are dropped as already included.
-import type { KernelMessage, LiveTurn } from "./types";
+//
+// A turn_end completes its turn: `finished` then holds the turn's two transcript entries, built
+// from what streamed, for the caller to commit (see transcript.ts).
+import type { KernelMessage, LiveTurn, Message, TurnEnd, WireDelta } from "./types";
 
 export type Outcome = "changed" | "ignored" | "resync";
 
@@ -12,6 +15,9 @@ export const SYNC_RETRY_MS = 1000;
 
 export class LiveTurns {
   readonly turns = new Map<string, LiveTurn>();
+  /** The entries of the turn the last applied turn_end finished. */
+  finished: [Message, Message] | null = null;
+  private readonly dropped = new Set<string>(); // committed before their turn_end came
   private seq = -1; // last applied seq; -1 until the first sync reply
   private requestedAt = -Infinity; // when the pending sync request went out
 
@@ -29,17 +35,18 @@ export class LiveTurns {
   }
 
   apply(msg: KernelMessage): Outcome {
+    this.finished = null;
     if (msg.type === "sync") {
       if (msg.seq < this.seq) return "ignored";
       this.seq = msg.seq;
       this.requestedAt = -Infinity;
       this.turns.clear();
+      this.dropped.clear();
       for (const turn of msg.live) this.turns.set(turn.turn, structuredCopy(turn));
       return "changed";
     }
     if (!this.synced || msg.seq <= this.seq) return this.synced ? "ignored" : "resync";
     if (msg.seq !== this.seq + 1) return "resync";
-    this.seq = msg.seq;
     switch (msg.type) {
       case "turn_start":
         this.turns.set(msg.turn, {
@@ -58,17 +65,44 @@ export class LiveTurns {
         for (const { index, ...call } of msg.tools ?? []) turn.tool_calls[index] = call;
         break;
       }
-      case "turn_end":
+      case "turn_end": {
+        if (this.dropped.delete(msg.turn)) break; // a state update brought it already
+        // A turn that never started live here comes whole in this message.
+        const turn = this.turns.get(msg.turn) ?? { turn: msg.turn, user: "", text: "", reasoning: "", tool_calls: [] };
+        turn.text += msg.text;
+        if (msg.reasoning) turn.reasoning = (turn.reasoning ?? "") + msg.reasoning;
         this.turns.delete(msg.turn);
+        this.finished = turnMessages(turn, msg);
         break;
+      }
     }
+    this.seq = msg.seq;
     return "changed";
   }
 
   /** A committed message now shows this turn: stop showing it as live. */
   drop(turnId: string): boolean {
-    return this.turns.delete(turnId);
+    if (!this.turns.delete(turnId)) return false;
+    this.dropped.add(turnId);
+    return true;
   }
+}
+
+/** A kernel message in object form (deltas come as lists, see types.ts). */
+export function parseKernelMessage(raw: KernelMessage | WireDelta): KernelMessage {
+  if (!Array.isArray(raw)) return raw;
+  const [, seq, turn, text, tools, reasoning] = raw;
+  const delta: KernelMessage = { type: "delta", seq, turn, text };
+  if (tools) delta.tools = tools;
+  if (reasoning) delta.reasoning = reasoning;
+  return delta;
+}
+
+/** The two transcript entries of a finished turn, as the kernel keeps them: its text and
+ * reasoning from the stream, everything else from the turn_end. */
+function turnMessages(turn: LiveTurn, end: TurnEnd): [Message, Message] {
+  const assistant = { ...end.entry, text: turn.text, reasoning: turn.reasoning ?? "" } as Message;
+  return [end.user_entry, assistant];
 }
 
 function structuredCopy(turn: LiveTurn): LiveTurn {

@@ -3,8 +3,8 @@
 // Each tool call carries `offset`, the length of the reply's text when the call arrived (set by
 // the kernel, src/nbchat/widget.py), so the text is cut there and the call's card goes between
 // the two pieces. Calls without an offset (older saved notebooks) go first, as before.
-import { IncrementalMarkdown } from "./incremental";
-import { renderMarkdown, type RenderOptions } from "./markdown";
+import { IncrementalMarkdown, renderBlocks } from "./incremental";
+import type { RenderOptions } from "./markdown";
 import { toolCards, type ToolHooks } from "./toolcard";
 import type { ToolCall } from "./types";
 
@@ -37,7 +37,7 @@ export function splitParts(text: string, calls: ToolCall[]): Part[] {
 function markdownBlock(text: string, options: RenderOptions): HTMLElement {
   const body = document.createElement("div");
   body.className = "nbchat-markdown";
-  body.append(renderMarkdown(text, options));
+  body.append(renderBlocks(text, options)); // an over-long block in pieces (incremental.ts)
   return body;
 }
 
@@ -86,5 +86,14 @@ export class LiveParts {
       this.element.append(this.tail.element);
     }
     this.tail.update(text.slice(this.tailStart));
+  }
+
+  /** This view's element for the finished reply, when reusing it is right: no tool calls (their
+   * cards change once the reply is over) and a block long enough to have been cut into pieces
+   * (rendering all of them again at once would be the one long task of a long reply). */
+  finished(text: string, calls: ToolCall[]): HTMLElement | undefined {
+    if (calls.length || this.toolsKey || this.tailStart || !this.tail.cut) return undefined;
+    this.tail.update(text);
+    return this.element;
   }
 }

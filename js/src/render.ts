@@ -1,5 +1,5 @@
-// DOM for transcript entries. Model text goes through renderMarkdown; everything else the model
-// controls (tool names, arguments, results, error messages) is set as textContent only.
+// DOM for transcript entries. Model text goes through renderMarkdown (parts.ts, incremental.ts);
+// everything else the model controls (tool names, arguments, results, error messages) is set as textContent only.
 import type { RenderOptions } from "./markdown";
 import { renderParts } from "./parts";
 import type { ErrorInfo, Message, Source, Status, Usage } from "./types";
@@ -43,11 +43,13 @@ export function userMessage(turn: string, text: string, status: Status = "comple
   return frame;
 }
 
-/** A finished assistant message, rendered whole. */
-export function assistantMessage(message: Message, options: RenderOptions): HTMLElement {
+/** A finished assistant message, rendered whole (an over-long block in pieces, incremental.ts),
+ * or with `body`, its text and tool cards already rendered the same way (the live view's, kept:
+ * only for a reply without tool calls, whose cards change when the reply is over). */
+export function assistantMessage(message: Message, options: RenderOptions, body?: HTMLElement): HTMLElement {
   const frame = messageFrame("assistant", message.turn, message.status);
   if (message.reasoning) frame.append(reasoningBox(message.reasoning));
-  frame.append(renderParts(message.text, message.tool_calls, options));
+  frame.append(body ?? renderParts(message.text, message.tool_calls, options));
   if (message.sources?.length) frame.append(sourceList(message.sources));
   if (message.status === "stopped") frame.append(el("div", "nbchat-note", "Stopped"));
   if (message.finish_reason === "length") frame.append(cutOffNote());

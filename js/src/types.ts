@@ -82,12 +82,30 @@ export interface ToolUpdate extends ToolCall {
   index: number;
 }
 
-/** Kernel → front end custom messages. */
+/** The end of a turn: its last text and reasoning, then its two transcript entries as the
+ * kernel keeps them: `user_entry` whole, `entry` (the reply's) without its text and reasoning,
+ * which the view has from the stream (or from this message when the turn never started live). */
+export interface TurnEnd {
+  type: "turn_end";
+  seq: number;
+  turn: string;
+  text: string;
+  reasoning?: string;
+  user_entry: Message;
+  entry: Omit<Message, "text" | "reasoning">;
+}
+
+/** Kernel → front end custom messages (a delta arrives as the list `WireDelta`). */
 export type KernelMessage =
   | { type: "turn_start"; seq: number; turn: string; user: string; text: string; reasoning?: string; tool_calls: ToolCall[] }
   | { type: "delta"; seq: number; turn: string; text: string; reasoning?: string; tools?: ToolUpdate[] }
-  | { type: "turn_end"; seq: number; turn: string; status: Status }
-  | { type: "sync"; seq: number; live: LiveTurn[] };
+  | TurnEnd
+  /** The live turns, and the transcript from index `base` on (`base` is what the view said
+   * it has, or 0 when its copy differs from the kernel's). */
+  | { type: "sync"; seq: number; live: LiveTurn[]; base: number; messages: Message[] };
+
+/** A delta as sent: the one frequent message, kept small (tools null when only reasoning came). */
+export type WireDelta = ["delta", number, string, string, (ToolUpdate[] | null)?, string?];
 
 /** Kernel → front end replies about kernel context; unnumbered, outside the turn stream. */
 export type ContextMessage =
@@ -96,7 +114,7 @@ export type ContextMessage =
 
 /** Front end → kernel custom messages. */
 export type ViewMessage =
-  | { type: "sync" }
+  | { type: "sync"; have: number; last: string | null }
   | { type: "send"; text: string; context?: string[] }
   | { type: "variables" }
   | { type: "stop" }

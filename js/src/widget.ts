@@ -41,7 +41,7 @@ import { downloadControl, saveFile, type ExportReply } from "./download";
 import { Follower } from "./follow";
 import { PromptHistory } from "./history";
 import { keepKeys } from "./keys";
-import { LiveTurns } from "./live";
+import { LiveTurns, parseKernelMessage } from "./live";
 import { LiveParts } from "./parts";
 import { copyCode } from "./markdown";
 import { Mentions } from "./mentions";
@@ -55,7 +55,8 @@ import {
   userMessage,
 } from "./render";
 import type { ToolHooks } from "./toolcard";
-import type { ContextMessage, KernelMessage, Message, ViewMessage, WidgetState } from "./types";
+import { appendTurn, applyTail } from "./transcript";
+import type { ContextMessage, KernelMessage, Message, ViewMessage, WidgetState, WireDelta } from "./types";
 import "./widget.css";
 
 type Model = AnyModel<WidgetState>;
@@ -182,7 +183,9 @@ export class ChatView {
     this.listen("change:title", () => this.showTitle());
     this.listen("change:backend", () => this.showEmpty());
     this.listen("change:allow_remote_images", () => this.rerenderAll());
-    this.listen("msg:custom", (msg: KernelMessage | ContextMessage) => this.onKernelMessage(msg));
+    this.listen("msg:custom", (msg: KernelMessage | ContextMessage | WireDelta) =>
+      this.onKernelMessage(Array.isArray(msg) ? parseKernelMessage(msg) : msg),
+    );
 
     this.showTitle();
     this.showStatus();
@@ -209,7 +212,14 @@ export class ChatView {
   }
 
   private requestSync(): void {
-    if (this.live.requestSync()) this.post({ type: "sync" });
+    if (!this.live.requestSync()) return;
+    const messages = this.messages;
+    this.post({ type: "sync", have: messages.length, last: messages[messages.length - 1]?.id ?? null });
+  }
+
+  /** The model's transcript, which turn_end and sync replies extend in place (transcript.ts). */
+  private get messages(): Message[] {
+    return this.model.get("messages") ?? [];
   }
 
   private get renderOptions() {
@@ -313,7 +323,7 @@ export class ChatView {
 
   /** Render committed messages, appending when the list only grew. */
   private showCommitted(): void {
-    const messages: Message[] = this.model.get("messages") ?? [];
+    const messages = this.messages;
     const grew =
       messages.length >= this.shownIds.length && this.shownIds.every((id, i) => messages[i].id === id);
     if (!grew) {
@@ -333,10 +343,19 @@ export class ChatView {
   }
 
   private renderMessage(message: Message): HTMLElement {
-    if (message.role === "assistant") return assistantMessage(message, this.renderOptions);
+    if (message.role === "assistant") {
+      return assistantMessage(message, this.renderOptions, this.takeLiveBody(message));
+    }
     const node = userMessage(message.turn, message.text, message.status);
     if (message.context?.length) node.append(attachedContext(message.context));
     return node;
+  }
+
+  /** The live view's rendered text for a reply that had a block cut into pieces, finished:
+   * a finished message renders those same pieces, and rendering them all again at once (and
+   * laying them out) would be the one long task of a long reply. */
+  private takeLiveBody(message: Message): HTMLElement | undefined {
+    return this.liveViews.get(message.turn)?.parts.finished(message.text, message.tool_calls);
   }
 
   private rerenderAll(): void {
@@ -367,9 +386,13 @@ export class ChatView {
     }
     if (outcome === "ignored") return;
     if (msg.type === "sync") {
+      if (applyTail(this.messages, msg.base, msg.messages)) this.showCommitted();
+      else this.requestSync(); // a reply to a view that has more than this one
       for (const turn of [...this.liveViews.keys()]) if (!this.live.turns.has(turn)) this.dropLive(turn);
       for (const turn of this.live.turns.keys()) this.dirty.add(turn);
     } else if (msg.type === "turn_end") {
+      if (this.live.finished) appendTurn(this.messages, this.live.finished);
+      this.showCommitted();
       this.dropLive(msg.turn);
     } else {
       this.dirty.add(msg.turn);

@@ -10,7 +10,7 @@ describe("LiveTurns", () => {
     expect(live.apply(start(1))).toBe("resync");
     expect(live.requestSync()).toBe(true);
     expect(live.requestSync()).toBe(false); // one request at a time
-    expect(live.apply({ type: "sync", seq: 1, live: [{ turn: "t1", user: "hi", text: "ab", tool_calls: [] }] })).toBe("changed");
+    expect(live.apply({ type: "sync", seq: 1, live: [{ turn: "t1", user: "hi", text: "ab", tool_calls: [] }], base: 0, messages: [] })).toBe("changed");
     expect(live.apply(delta(2, "cd"))).toBe("changed");
     expect(live.turns.get("t1")?.text).toBe("abcd");
   });
@@ -24,14 +24,14 @@ describe("LiveTurns", () => {
 
   it("drops messages the sync already covered", () => {
     const live = new LiveTurns();
-    live.apply({ type: "sync", seq: 5, live: [{ turn: "t1", user: "hi", text: "abc", tool_calls: [] }] });
+    live.apply({ type: "sync", seq: 5, live: [{ turn: "t1", user: "hi", text: "abc", tool_calls: [] }], base: 0, messages: [] });
     expect(live.apply(delta(5, "c"))).toBe("ignored");
     expect(live.turns.get("t1")?.text).toBe("abc");
   });
 
   it("detects a gap and resyncs", () => {
     const live = new LiveTurns();
-    live.apply({ type: "sync", seq: 0, live: [] });
+    live.apply({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
     live.apply(start(1));
     expect(live.apply(delta(3, "x"))).toBe("resync");
     expect(live.turns.get("t1")?.text).toBe("");
@@ -39,13 +39,19 @@ describe("LiveTurns", () => {
 
   it("applies tool updates by index and forgets ended turns", () => {
     const live = new LiveTurns();
-    live.apply({ type: "sync", seq: 0, live: [] });
+    live.apply({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
     live.apply(start(1));
     const call = { name: "calculator", args: { expression: "1+1" }, id: null, result: null, done: false };
     live.apply({ type: "delta", seq: 2, turn: "t1", text: "", tools: [{ index: 0, ...call }] });
     live.apply({ type: "delta", seq: 3, turn: "t1", text: "", tools: [{ index: 0, ...call, result: "2", done: true }] });
     expect(live.turns.get("t1")?.tool_calls).toEqual([{ ...call, result: "2", done: true }]);
-    live.apply({ type: "turn_end", seq: 4, turn: "t1", status: "complete" });
+    const done = { ...call, result: "2", done: true };
+    const asked = { id: "t1-user", turn: "t1", role: "user" as const, text: "hi", status: "complete" as const, tool_calls: [], usage: null, error: null };
+    const entry = { id: "t1", turn: "t1", role: "assistant" as const, status: "complete" as const, tool_calls: [done], usage: null, error: null };
+    live.apply({ type: "turn_end", seq: 4, turn: "t1", text: "2", user_entry: asked, entry });
     expect(live.turns.size).toBe(0);
+    const [user, assistant] = live.finished!;
+    expect(user).toMatchObject({ id: "t1-user", role: "user", text: "hi" });
+    expect(assistant).toMatchObject({ id: "t1", role: "assistant", text: "2", tool_calls: [{ ...call, result: "2", done: true }] });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IncrementalMarkdown } from "../src/incremental";
+import { IncrementalMarkdown, PIECE_LIMIT, renderBlocks } from "../src/incremental";
 import { renderMarkdown } from "../src/markdown";
 
 const opts = { allowRemoteImages: false };
@@ -87,5 +87,59 @@ describe("IncrementalMarkdown", () => {
     inc.update("Something else");
     expect(inc.frozenBlocks).toBe(0);
     expect(inc.element.textContent?.trim()).toBe("Something else");
+  });
+
+  const blocks = (node: Node) => {
+    const div = document.createElement("div");
+    div.append(node);
+    return Array.from(div.children).map((c) => c.textContent ?? "");
+  };
+
+  it("cuts one over-long paragraph into pieces, the same live and finished", () => {
+    const words = Array.from({ length: 3000 }, (_, i) => `word${i}`).join(" ");
+    const inc = new IncrementalMarkdown(opts);
+    for (let i = 0; i < words.length; i += 97) {
+      inc.update(words.slice(0, i));
+      // The open tail, re-rendered every frame, stays bounded.
+      expect(inc.element.lastElementChild!.textContent!.length).toBeLessThanOrEqual(PIECE_LIMIT);
+    }
+    inc.update(words);
+    expect(inc.cut).toBe(true);
+    expect(inc.frozenBlocks).toBeGreaterThan(words.length / PIECE_LIMIT - 1);
+    const live = Array.from(inc.element.children).map((c) => c.textContent ?? "");
+    expect(live.join("").replace(/\n/g, "")).toBe(words);
+    expect(live.slice(0, -1).every((piece) => /\d \n?$/.test(piece))).toBe(true); // cut at spaces
+    expect(blocks(renderBlocks(words, opts)).filter(Boolean)).toEqual(live.filter(Boolean));
+  });
+
+  it("cuts a long code block at line breaks, each piece a code block", () => {
+    const lines = Array.from({ length: 400 }, (_, i) => `x${i} = ${i}  # a line of code`);
+    const text = `Intro\n\n\`\`\`python\n${lines.join("\n")}\n\`\`\`\n\nAfter`;
+    const inc = new IncrementalMarkdown(opts);
+    for (let i = 0; i < text.length; i += 151) inc.update(text.slice(0, i));
+    inc.update(text);
+    const codes = Array.from(inc.element.querySelectorAll("code.language-python"));
+    expect(codes.length).toBeGreaterThan(3);
+    expect(codes.map((c) => c.textContent).join("")).toBe(`${lines.join("\n")}\n`);
+    expect(inc.element.lastElementChild?.textContent?.trim()).toBe("After");
+    const finished = document.createElement("div");
+    finished.append(renderBlocks(text, opts));
+    expect(finished.querySelectorAll("code.language-python")).toHaveLength(codes.length);
+  });
+
+  it("never splits a character made of two UTF-16 units", () => {
+    const text = "😀".repeat(PIECE_LIMIT);
+    const inc = new IncrementalMarkdown(opts);
+    inc.update(text);
+    expect(inc.cut).toBe(true);
+    for (const child of Array.from(inc.element.children)) {
+      expect(child.textContent).toMatch(/^(?:😀)*\s*$/u);
+    }
+  });
+
+  it("renders a finished message whole when no block is over-long", () => {
+    const text = "[link][ref] in one block\n\n[ref]: https://example.com";
+    expect(blocks(renderBlocks(text, opts))).toEqual(blocks(renderMarkdown(text, opts)));
+    expect(blocks(renderBlocks(text, opts))[0]).toContain("link");
   });
 });

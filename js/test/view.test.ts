@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatView } from "../src/widget";
-import type { KernelMessage, Message, ViewMessage, WidgetState } from "../src/types";
+import type { KernelMessage, Message, ViewMessage, WidgetState, WireDelta, TurnEnd } from "../src/types";
 
 /** A stand-in for anywidget's model: state, change events, custom messages both ways. */
 class FakeModel {
@@ -31,7 +31,7 @@ class FakeModel {
   emit(event: string, ...args: unknown[]): void {
     for (const handler of this.handlers.get(event) ?? []) handler(...args);
   }
-  kernel(msg: KernelMessage): void {
+  kernel(msg: KernelMessage | WireDelta): void {
     this.emit("msg:custom", msg, []);
   }
   listeners(): number {
@@ -41,6 +41,13 @@ class FakeModel {
 
 function message(turn: string, role: "user" | "assistant", text: string, extra: Partial<Message> = {}): Message {
   return { id: role === "user" ? `${turn}-user` : turn, turn, role, text, status: "complete", tool_calls: [], usage: null, error: null, ...extra };
+}
+
+/** A turn_end as the kernel sends it: the last text, then the turn's two entries (the reply's
+ * without its text and reasoning, which the view has from the stream). */
+function turnEnd(seq: number, turn: string, text: string, user: string, extra: Partial<Message> = {}): TurnEnd {
+  const { text: _text, reasoning: _reasoning, ...entry } = message(turn, "assistant", "", extra);
+  return { type: "turn_end", seq, turn, text, user_entry: message(turn, "user", user), entry };
 }
 
 let model: FakeModel;
@@ -70,9 +77,9 @@ afterEach(() => {
 
 describe("ChatView", () => {
   it("asks the kernel for a sync when it opens, once", () => {
-    expect(model.sent).toEqual([{ type: "sync" }]);
+    expect(model.sent).toEqual([{ type: "sync", have: 0, last: null }]);
     model.kernel({ type: "delta", seq: 4, turn: "t1", text: "x" });
-    expect(model.sent).toEqual([{ type: "sync" }]);
+    expect(model.sent).toEqual([{ type: "sync", have: 0, last: null }]);
   });
 
   it("shows the title and the saved transcript", () => {
@@ -89,7 +96,7 @@ describe("ChatView", () => {
   });
 
   it("streams a live turn, then replaces it by the committed message", async () => {
-    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
     model.set("status", "streaming");
     expect($('button[aria-label="Stop"]')?.hidden).toBe(false);
     expect(($('button[aria-label="Send"]') as HTMLButtonElement).disabled).toBe(true);
@@ -104,8 +111,12 @@ describe("ChatView", () => {
     expect(live.querySelector('[data-testid="streaming"]')).not.toBeNull();
     expect(live.textContent).toContain("Hello world");
 
-    model.set("messages", [message("t1", "user", "Tell me"), message("t1", "assistant", "Hello world!")]);
-    model.kernel({ type: "turn_end", seq: 4, turn: "t1", status: "complete" });
+    const transcript = model.state.messages;
+    model.kernel(turnEnd(4, "t1", "!", "Tell me"));
+    // The model's own list grew in place (what JupyterLab saves), nothing went back to the kernel.
+    expect(model.state.messages).toBe(transcript);
+    expect(transcript).toEqual([message("t1", "user", "Tell me"), message("t1", "assistant", "Hello world!", { reasoning: "" })]);
+    expect(model.saved).toBe(0);
     model.set("status", "idle");
     await until(() => $$('[data-testid="message-assistant"]').length === 1);
     expect($$('[data-testid="message-assistant"]')).toHaveLength(1);
@@ -116,16 +127,92 @@ describe("ChatView", () => {
   });
 
   it("catches up from a sync reply and resyncs on a gap", async () => {
-    model.kernel({ type: "sync", seq: 7, live: [{ turn: "t3", user: "q", text: "so far", tool_calls: [] }] });
+    model.kernel({ type: "sync", seq: 7, live: [{ turn: "t3", user: "q", text: "so far", tool_calls: [] }], base: 0, messages: [] });
     model.kernel({ type: "delta", seq: 8, turn: "t3", text: ", more" });
     await until(() => !!$('[data-testid="message-assistant"]')?.textContent?.includes("so far, more"));
     expect($('[data-testid="message-assistant"]')?.textContent).toContain("so far, more");
     model.kernel({ type: "delta", seq: 10, turn: "t3", text: "lost" });
-    expect(lastSent()).toEqual({ type: "sync" });
+    expect(lastSent()).toEqual({ type: "sync", have: 0, last: null });
+  });
+
+  it("takes deltas in their list form", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", tool_calls: [] });
+    model.kernel(["delta", 2, "t1", "list "]);
+    model.kernel(["delta", 3, "t1", "form"]);
+    await until(() => !!$('[data-testid="message-assistant"]')?.textContent?.includes("list form"));
+    expect($('[data-testid="message-assistant"]')?.textContent).toContain("list form");
+  });
+
+  it("catches the transcript up from a sync reply, after what it has", () => {
+    model.state.messages = [message("t1", "user", "a"), message("t1", "assistant", "b")];
+    model.kernel({
+      type: "sync",
+      seq: 4,
+      live: [],
+      base: 2,
+      messages: [message("t2", "user", "c"), message("t2", "assistant", "d")],
+    });
+    expect(model.state.messages.map((m) => m.id)).toEqual(["t1-user", "t1", "t2-user", "t2"]);
+    expect($$('[data-testid="message-assistant"]').map((e) => e.textContent)).toEqual([
+      expect.stringContaining("b"),
+      expect.stringContaining("d"),
+    ]);
+    // A reply meant for a view that has more than this one: this view asks for its own.
+    model.sent = [];
+    model.kernel({ type: "sync", seq: 5, live: [], base: 9, messages: [] });
+    expect(model.state.messages).toHaveLength(4);
+    expect(lastSent()).toEqual({ type: "sync", have: 4, last: "t2" });
+  });
+
+  it("commits a turn once, with two views of one model and a racing state update", () => {
+    const second = new ChatView(model as never);
+    try {
+      model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+      model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", tool_calls: [] });
+      model.kernel(["delta", 2, "t1", "an"]);
+      // A state update (a view opened elsewhere) already holds the turn when its end arrives.
+      model.set("messages", [message("t1", "user", "q"), message("t1", "assistant", "answer")]);
+      model.kernel(turnEnd(3, "t1", "swer", "q"));
+      expect(model.state.messages).toHaveLength(2);
+      model.kernel(turnEnd(4, "t2", "sent", "other")); // never started live: comes whole
+      expect(model.state.messages.map((m) => m.text)).toEqual(["q", "answer", "other", "sent"]);
+      for (const root of [view.root, second.root]) {
+        expect(root.querySelectorAll('[data-testid="message-assistant"]')).toHaveLength(2);
+      }
+    } finally {
+      second.dispose();
+    }
+  });
+
+  it("keeps a long reply's live pieces when it is committed, instead of rendering it again", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", tool_calls: [] });
+    const text = "word ".repeat(2000);
+    model.kernel(["delta", 2, "t1", text.slice(0, 6000)]);
+    await until(() => $$('[data-testid="message-assistant"] .nbchat-cut').length > 0);
+    const live = $('[data-testid="message-assistant"] .nbchat-markdown');
+    model.kernel(turnEnd(3, "t1", text.slice(6000), "q"));
+    const committed = $('[data-testid="message-assistant"]')!;
+    expect(committed.dataset.status).toBe("complete");
+    expect(committed.querySelector(".nbchat-markdown")).toBe(live);
+    expect(committed.querySelector(".nbchat-markdown")!.textContent!.replace(/\s+/g, "")).toBe(text.replace(/\s+/g, ""));
+    expect($$('[data-testid="message-assistant"]')).toHaveLength(1);
+  });
+
+  it("asks for a sync when a message is missing, and commits a turn that never streamed whole", () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.sent = [];
+    model.kernel(turnEnd(2, "t1", "tail", "q")); // seq 1 never came
+    expect(model.state.messages).toHaveLength(0);
+    expect(lastSent()).toEqual({ type: "sync", have: 0, last: null });
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.kernel(turnEnd(1, "t1", "whole reply", "q"));
+    expect(model.state.messages.map((m) => m.text)).toEqual(["q", "whole reply"]);
   });
 
   it("streams reasoning into a collapsed Thinking box and tool arguments as they grow", async () => {
-    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
     model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", reasoning: "", tool_calls: [] });
     model.kernel({ type: "delta", seq: 2, turn: "t1", text: "", reasoning: "Let me " });
     model.kernel({ type: "delta", seq: 3, turn: "t1", text: "", reasoning: "think." });
@@ -143,7 +230,7 @@ describe("ChatView", () => {
   });
 
   it("renders tool cards pending, then done with a collapsible result", async () => {
-    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
     model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "calc", text: "", tool_calls: [] });
     const call = { name: "calculator", args: { expression: "2+3*4" }, id: null, result: null, done: false };
     model.kernel({ type: "delta", seq: 2, turn: "t1", text: "", tools: [{ index: 0, ...call }] });
@@ -256,7 +343,7 @@ describe("ChatView", () => {
       );
     expect(order()).toEqual(["text:Let me", "tool", "text:. It is 14."]);
 
-    model.kernel({ type: "sync", seq: 0, live: [] });
+    model.kernel({ type: "sync", seq: 0, live: [], base: 2, messages: [] }); // the view has both
     model.kernel({ type: "turn_start", seq: 1, turn: "t2", user: "again", text: "Let me", tool_calls: [] });
     model.kernel({ type: "delta", seq: 2, turn: "t2", text: "", tools: [{ index: 0, ...call, done: false }] });
     model.kernel({ type: "delta", seq: 3, turn: "t2", text: " see" });

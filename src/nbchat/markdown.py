@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from .events import Reply
     from .turn import Turn
 
-__all__ = ["first_code_block", "reply_html", "reply_text", "turns_html", "turns_text"]
+__all__ = [
+    "first_code_block",
+    "reply_html",
+    "reply_tail",
+    "reply_text",
+    "turns_html",
+    "turns_text",
+]
 
 #: Tool arguments and results longer than this are cut short in the rendered reply.
 TOOL_VALUE_CHARS = 300
@@ -44,6 +51,49 @@ def reply_html(reply: Reply, *, reasoning: bool = False, status: bool = True) ->
 def reply_text(reply: Reply, *, reasoning: bool = False, status: bool = True) -> str:
     """The same document as plain text (`text/plain` shows it escaped, so nothing to sanitize)."""
     return "\n\n".join(_blocks(reply, markdown=False, reasoning=reasoning, status=status))
+
+
+def reply_tail(
+    reply: Reply, limit: int, *, markdown: bool = True, reasoning: bool = False
+) -> list[str]:
+    """The end of the reply's blocks, for a live view: all of them while they take at most
+    `limit` characters, else "…" and the last blocks that fit. A last block longer than `limit`
+    keeps its end from where one of its top-level blocks starts (as markdown-it reads it), or its
+    last lines, with the fence of a code block cut open written again.
+
+    The blocks are still model text: render each with `safe_html.markdown_html`, or show it as
+    plain text.
+    """
+    blocks = _blocks(reply, markdown=markdown, reasoning=reasoning)
+    kept: list[str] = []
+    size = 0
+    for block in reversed(blocks):
+        if size + len(block) > limit:
+            if not kept:
+                kept.append(_block_tail(block, limit, markdown))
+            return ["…", *reversed(kept)]
+        kept.append(block)
+        size += len(block) + 2
+    return blocks
+
+
+def _block_tail(block: str, limit: int, markdown: bool) -> str:
+    lines = block.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    first = next(i for i, at in enumerate(starts) if len(block) - at <= limit)
+    if not markdown:
+        return "\n".join(lines[first:])
+    for token in parse(block):
+        if token.level != 0 or token.map is None:
+            continue
+        begin, end = token.map
+        if begin >= first:
+            return "\n".join(lines[begin:])
+        if token.type == "fence" and end > first:  # cut inside a code block: open it again
+            return "\n".join([f"{token.markup}{token.info}", *lines[max(first, begin + 1) :]])
+    return "\n".join(lines[first:])
 
 
 def turns_html(turns: list[Turn]) -> str:

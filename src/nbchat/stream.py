@@ -37,8 +37,8 @@ Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 
 class EventDecoder:
-    """Maps SSE messages to normalized events (through the dialect's decoder for this
-    stream) and knows when a stream is over.
+    """Maps SSE messages (their data and event type) to normalized events, through the
+    dialect's decoder for this stream, and knows when a stream is over.
 
     Text joins across deltas as a browser joins JavaScript strings: a character whose two
     UTF-16 halves arrive in two payloads becomes one character; a half left alone becomes
@@ -51,18 +51,17 @@ class EventDecoder:
         self._high = ""  # a first UTF-16 half waiting for the next delta's second half
         self.finished = False
 
-    def feed(self, sse: httpx_sse.ServerSentEvent) -> list[Event]:
-        data = sse.data
-        if self.finished or not data or data.isspace():
+    def feed(self, data: str, event: str) -> list[Event]:
+        if self.finished or not data or (data[0] <= " " and data.isspace()):
             return []  # keep-alives and empty payloads carry nothing
         try:
-            events = self._decoder.decode(data, sse.event)
+            events = self._decoder.decode(data, event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
         if len(events) == 1 and not self._high:  # the common case: one delta, whole characters
-            event = events[0]
-            if type(event) is TextDelta and not (
-                "\ud800" <= event.text[-1:] <= "\udfff" or "\ud800" <= event.text[:1] <= "\udfff"
+            first = events[0]
+            if type(first) is TextDelta and not (
+                "\ud800" <= first.text[-1:] <= "\udfff" or "\ud800" <= first.text[:1] <= "\udfff"
             ):
                 return events
         return self._fold(events)
@@ -158,11 +157,12 @@ class SSESource:
     def events(self) -> Iterator[Event]:
         if self._response is None:
             return
+        decoder = self._decoder
         for sse in httpx_sse.EventSource(self._response).iter_sse():
-            yield from self._decoder.feed(sse)
-            if self._decoder.finished:
+            yield from decoder.feed(sse.data, sse.event)
+            if decoder.finished:
                 return
-        yield from self._decoder.end_of_stream()
+        yield from decoder.end_of_stream()
 
     def failure(self, exc: Exception) -> Error:
         return self._decoder.failure(exc)
@@ -292,11 +292,16 @@ class EventStream:
         return self._iterator
 
     def _events(self) -> Iterator[Event]:
+        # Once per delta: `_emit` with its lookups done once, outside the loop.
+        reset, add, notify, turn = self._deadline.reset, self.reply.add, self._notify, self.turn
         try:
             for event in self._source.events():
                 if self._stopped:
                     return
-                yield self._emit(event)
+                reset()
+                add(event)
+                notify("event", turn, event)
+                yield event
         except Exception as exc:
             if not self._stopped:
                 yield self._emit(self._source.failure(exc))
@@ -370,12 +375,13 @@ class AsyncSSESource:
     async def events(self) -> AsyncIterator[Event]:
         if self._response is None:
             return
+        decoder = self._decoder
         async for sse in httpx_sse.EventSource(self._response).aiter_sse():
-            for event in self._decoder.feed(sse):
+            for event in decoder.feed(sse.data, sse.event):
                 yield event
-            if self._decoder.finished:
+            if decoder.finished:
                 return
-        for event in self._decoder.end_of_stream():
+        for event in decoder.end_of_stream():
             yield event
 
     def failure(self, exc: Exception) -> Error:

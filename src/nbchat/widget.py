@@ -2,18 +2,34 @@
 
 The widget listens to its Chat, so every turn shows, whoever sent it (the panel, `widget.ask`,
 `%%chat`, user code). Replies the widget sends stream on a daemon thread, so Stop and other cells
-keep working. Text reaches the views as batched custom messages; the finished turn is committed
-once to the synced `messages` trait, which is also what a saved notebook keeps.
+keep working.
+
+A turn costs the comm O(its own size), however long the conversation: text reaches the views
+once, as batched custom messages, and `turn_end` carries only what they do not have yet. The
+transcript (`messages`, two entries per finished turn) is appended to in place on both sides
+instead of being re-sent: the kernel's list is what a view opened later receives (the widget
+state), and each front-end model appends the turn it built from the stream to its own copy,
+which is what JupyterLab saves in the notebook. Appends are keyed by turn, so several views of
+one model, or a state update racing a `turn_end`, add a turn once. Replacing the list (New,
+regenerate) is rare and goes through the trait as before.
 
 `turn` is the widget's short key for a turn ("t1", "t2"...), also the "turn" of its two entries
-in `messages`. Text still pending when a turn ends is not flushed: the commit carries it.
+in `messages`.
 
 Kernel → view custom messages; all but "sync" carry the next `seq` (per widget, from 1):
-  turn_start {turn, user, text, tool_calls}   a turn began (text so far if it began elsewhere)
-  delta      {turn, text, tools?}             new text, changed tool calls [{index, ...}]; < 30/s
-  turn_end   {turn, status}                   sent after the turn was committed to `messages`
-  sync       {seq, live: [{turn, user, text, tool_calls}]}   reply to a view's {"type": "sync"}
-View → kernel: {"type": "sync"}, {"type": "send", "text", "context"?: [variable names]},
+  turn_start {turn, user, text, reasoning, tool_calls}   a turn began (what it has so far)
+  ["delta", seq, turn, text, tools?, reasoning?]  new text; changed tool calls [{index, ...}]
+                                              or null; new reasoning (a list: the one frequent
+                                              message, kept small)
+  turn_end   {turn, text, reasoning?, user_entry, entry}
+                                              the last text and reasoning, then the turn's two
+                                              transcript entries: `user_entry` whole, `entry`
+                                              (the reply's) without its text and reasoning
+  sync       {seq, live: [{turn, user, text, reasoning, tool_calls}], base, messages}
+             reply to a view's {"type": "sync", "have", "last"}: the live turns, and the
+             transcript from index `base` (`have` when the view's first `have` entries end
+             with entry id `last` like the kernel's, else 0)
+View → kernel: {"type": "sync", "have", "last"}, {"type": "send", "text", "context"?: [names]},
 {"type": "stop"}, {"type": "regenerate", "turn", "text"?} (replace the last turn; with "text",
 edit and resend), {"type": "new"}, {"type": "decide", "id", "approved"} (a tool call's
 Approve / Deny), {"type": "variables"}, {"type": "export", "format"}
@@ -95,6 +111,11 @@ _FRONT_END = _FrontEnd(_STATIC)
 #: Seconds between two delta flushes, at least: 25 a second, leaving room under 30 messages
 #: a second for the turn_start, turn_end and state messages around them.
 FLUSH_INTERVAL = 0.04
+#: A delta waits until it carries this much text (a delta message's own overhead is ~55
+#: bytes, so comm bytes stay within 1.2x the text down to ~700 characters a second) ...
+FLUSH_CHARS = 400
+#: ... or until its oldest text has waited this many seconds (a slow stream still flows).
+FLUSH_LATENCY = 0.5
 
 ReplyCallback = Callable[[Reply], None]
 
@@ -138,7 +159,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._callbacks: list[ReplyCallback] = []
         self._senders: dict[str, dict[str, Any] | None] = {}  # Turn.id → its request's header
         self._attached: dict[str, tuple[str, list[dict[str, str]]]] = {}  # Turn.id → typed, items
-        self._flusher = _Flusher(self._flush, FLUSH_INTERVAL)
+        self._flusher = _Flusher(self._flush, FLUSH_INTERVAL, FLUSH_LATENCY)
         self._display_id = uuid.uuid4().hex
         self._displayed = False
         self.on_msg(self._on_view_message)
@@ -341,8 +362,11 @@ class ChatWidget(anywidget.AnyWidget):
             elif turn.id not in self._live:
                 self._start(turn)  # its text so far already includes `event`
             elif event is not None:
-                self._live[turn.id].add(turn, event)
-                self._flusher.poke()
+                live = self._live[turn.id]
+                live.add(turn, event)
+                self._flusher.poke(
+                    full=live.pending_chars >= FLUSH_CHARS or bool(live.changed_tools)
+                )
         if kind == "turn_end":
             with _output_to(self._senders.pop(turn.id, None)):
                 for callback in list(self._callbacks):
@@ -362,13 +386,22 @@ class ChatWidget(anywidget.AnyWidget):
         self._post({"type": "turn_start", **live.snapshot()})
 
     def _end(self, turn: Turn) -> None:
-        self._live.pop(turn.id, None)
-        self._ended.add(turn.id)
         key = self._key(turn)
+        live = self._live.pop(turn.id, None)
+        self._ended.add(turn.id)
         attached = self._attached.pop(turn.id, None)
         self._turns[key] = turn
-        self.messages = [*self.messages, *_turn_messages(turn, key, attached)]
-        self._post({"type": "turn_end", "turn": key, "status": turn.reply.status})
+        user, assistant = _turn_messages(turn, key, attached)
+        # In place: no trait event, so the list is not re-sent; the views build the same two
+        # entries from the stream and this message, and a view opened later gets the list.
+        self.messages.extend((user, assistant))
+        if live is None:  # never started live here: all of its text and reasoning now
+            pending = {"turn": key, "text": assistant["text"], "reasoning": assistant["reasoning"]}
+        else:
+            pending = live.take()
+            pending.pop("tools", None)  # the entry carries the final tool calls
+        entry = {k: v for k, v in assistant.items() if k not in ("text", "reasoning")}
+        self._post({"type": "turn_end", **pending, "user_entry": user, "entry": entry})
         self._update_display()
         if self._stream is not None and self._stream.turn is turn:
             self._release(self._stream)
@@ -384,21 +417,42 @@ class ChatWidget(anywidget.AnyWidget):
         with self._lock:
             for live in self._live.values():
                 if live.pending:
-                    self._post({"type": "delta", **live.take()})
+                    self._seq += 1
+                    delta = live.take()
+                    message: list[Any] = ["delta", self._seq, delta["turn"], delta["text"]]
+                    if "tools" in delta or "reasoning" in delta:
+                        message.append(delta.get("tools"))
+                    if "reasoning" in delta:
+                        message.append(delta["reasoning"])
+                    self.send(message)
 
-    def _sync(self) -> None:
-        """Tell the views where every live turn stands; pending text is included, not resent."""
+    def _sync(self, have: object, last: object) -> None:
+        """Tell the views where every live turn stands (pending text included, not resent),
+        and the transcript entries after the first `have` a view has, when those end with
+        entry id `last` like ours (else all of it)."""
         with self._lock:
             for live in self._live.values():
                 live.take()
             live_turns = [live.snapshot() for live in self._live.values()]
-            self.send({"type": "sync", "seq": self._seq, "live": live_turns})
+            messages = self.messages
+            base = have if isinstance(have, int) and 0 <= have <= len(messages) else 0
+            if base and messages[base - 1]["id"] != last:
+                base = 0
+            self.send(
+                {
+                    "type": "sync",
+                    "seq": self._seq,
+                    "live": live_turns,
+                    "base": base,
+                    "messages": messages[base:],
+                }
+            )
 
     def _on_view_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
         try:
             if kind == "sync":
-                self._sync()
+                self._sync(content.get("have"), content.get("last"))
             elif kind == "export":
                 format = str(content.get("format", "markdown"))
                 text = self.export(format)
@@ -464,6 +518,7 @@ class _LiveTurn:
         # Text as parts, joined when read: `str +=` would copy the whole text on every delta.
         self._text = [turn.reply.text]
         self._pending: list[str] = []
+        self.pending_chars = 0
         self._reasoning = [turn.reply.reasoning]
         self._pending_reasoning: list[str] = []
         self.tools = _tool_dicts(turn.reply)
@@ -488,6 +543,7 @@ class _LiveTurn:
         if isinstance(event, TextDelta):
             self._text.append(event.text)
             self._pending.append(event.text)
+            self.pending_chars += len(event.text)
         elif isinstance(event, ReasoningDelta):
             self._reasoning.append(event.text)
             self._pending_reasoning.append(event.text)
@@ -516,6 +572,7 @@ class _LiveTurn:
         if self.changed_tools:
             delta["tools"] = [{"index": i, **self.tools[i]} for i in sorted(self.changed_tools)]
         self._pending.clear()
+        self.pending_chars = 0
         self._pending_reasoning.clear()
         self.changed_tools.clear()
         return delta
@@ -535,24 +592,31 @@ def _call_key(event: ToolCallDelta | ToolCall) -> str:
 
 
 class _Flusher:
-    """Runs `flush` on a daemon thread soon after `poke()`, at most once per `interval`."""
+    """Runs `flush` on a daemon thread after `poke()`s: at most once per `interval`, as soon
+    as a poke said the batch is `full`, else once the first poke has waited `latency`."""
 
-    def __init__(self, flush: Callable[[], None], interval: float) -> None:
+    def __init__(self, flush: Callable[[], None], interval: float, latency: float) -> None:
         self._flush = flush
         self._interval = interval
+        self._latency = latency
         self._cond = threading.Condition()
-        self._poked = False
+        self._since: float | None = None  # when the first poke of this batch came
+        self._full = False
         self._closed = False
         self._last = 0.0
         self._thread: threading.Thread | None = None
 
-    def poke(self) -> None:
+    def poke(self, full: bool = False) -> None:
         with self._cond:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="nbchat-flush", daemon=True)
                 self._thread.start()
-            self._poked = True
-            self._cond.notify()
+            if self._since is None:
+                self._since = time.monotonic()
+                self._cond.notify()
+            if full and not self._full:
+                self._full = True
+                self._cond.notify()
 
     def close(self) -> None:
         with self._cond:
@@ -565,11 +629,17 @@ class _Flusher:
                 while True:
                     if self._closed:
                         return
-                    wait = self._last + self._interval - time.monotonic()
-                    if self._poked and wait <= 0:
+                    if self._since is None:
+                        self._cond.wait()
+                        continue
+                    due = self._last + self._interval
+                    if not self._full:
+                        due = max(due, self._since + self._latency)
+                    wait = due - time.monotonic()
+                    if wait <= 0:
                         break
-                    self._cond.wait(wait if self._poked else None)
-                self._poked = False
+                    self._cond.wait(wait)
+                self._since, self._full = None, False
                 self._last = time.monotonic()
             try:
                 self._flush()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from client.faultserver import FaultServer, Pause, Script, sse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from nbchat.server import ServerHandle, start_server
 
@@ -63,6 +63,12 @@ def stream_text(count: int, size: int) -> str:
     return "".join("abcdefghijklmnopqrstuvwxyz"[i % 26] * size for i in range(count))
 
 
+def shown_stream(panel: ChatPanel, reply: Locator) -> str:
+    """A `/stream` reply as shown: one long paragraph, which shows in pieces (blocks) past
+    4,000 characters, so the line breaks between them are left out."""
+    return panel.text(reply).replace("\n", "")
+
+
 def test_send_streams_growing_text(notebook: Notebook, server: ServerHandle) -> None:
     panel = ChatPanel.create(notebook, server.url, **CHATS)
     reply = panel.send("/stream 300 20 20")  # 300 deltas of 20 characters, 20 ms apart
@@ -77,7 +83,7 @@ def test_send_streams_growing_text(notebook: Notebook, server: ServerHandle) -> 
     assert 0 < first < second < third < 6000
 
     panel.wait_finished(reply)
-    assert panel.text(reply).strip() == stream_text(300, 20)
+    assert shown_stream(panel, reply) == stream_text(300, 20)
     expect(reply.locator('[data-testid="streaming"]')).to_have_count(0)
     expect(panel.stop_button).to_be_hidden()
     expect(panel.send_button).to_be_enabled()
@@ -272,8 +278,8 @@ def test_view_reopened_mid_stream_catches_up(notebook: Notebook, server: ServerH
     reopened.wait_grown(caught_up)  # and keeps growing
     reopened.stop_button.click()
     reopened.wait_finished(reply, "stopped")
-    text = reopened.text(reply).strip()
-    assert len(text) > caught_up
+    assert len(reopened.text(reply).strip()) > caught_up
+    text = shown_stream(reopened, reply)
     assert text == stream_text(1000, 20)[: len(text)], "deltas lost or repeated in the catch-up"
 
 
@@ -288,7 +294,7 @@ def test_two_widgets_stream_at_once(notebook: Notebook, server: ServerHandle) ->
     expect(reply_one).to_have_attribute("data-status", "streaming")
     first.wait_finished(reply_one)
     second.wait_finished(reply_two)
-    assert first.text(reply_one).strip() == second.text(reply_two).strip() == stream_text(500, 20)
+    assert shown_stream(first, reply_one) == shown_stream(second, reply_two) == stream_text(500, 20)
 
 
 def test_screen_reader_names_and_keyboard_stop(
@@ -398,3 +404,44 @@ def test_transcript_survives_save_and_reload(
     expect(restored.replies.first.locator(".nbchat-markdown")).to_have_text("kept after reload")
     html = page.content()
     assert session not in html and token not in html
+
+
+def saved_transcripts(saved: dict) -> list[list[tuple[str, str]]]:
+    """(role, text) of every ChatWidget transcript in a saved notebook's widget state."""
+    state = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return [
+        [(m["role"], m["text"]) for m in model["state"]["messages"]]
+        for model in state.values()
+        if "messages" in model["state"]
+    ]
+
+
+def test_two_views_of_one_widget_agree_and_the_notebook_keeps_every_turn(
+    notebook: Notebook, server: ServerHandle
+) -> None:
+    """Turns are not re-sent as state: each view's model appends what streamed, once."""
+    first = ChatPanel.create(notebook, server.url, **CHATS)
+    notebook.run_cell(1, "w")  # a second view of the same widget
+    second = ChatPanel(notebook.output(1).locator('[data-testid="nbchat"]'))
+    expect(second.root).to_be_visible()
+    turns = [("/echo one", "one"), ("/echo two", "two"), ("/stream 40 10 10", stream_text(40, 10))]
+    for prompt, _ in turns:
+        first.wait_finished(first.send(prompt))
+    expected = [item for prompt, text in turns for item in (("user", prompt), ("assistant", text))]
+    for panel in (first, second):
+        expect(panel.replies).to_have_count(3)
+        assert [panel.text(r).strip() for r in panel.replies.all()] == [t for _, t in turns]
+        expect(panel.replies.last).to_have_attribute("data-status", "complete")
+
+    assert saved_transcripts(notebook.save()) == [expected]
+
+    notebook.reload()  # same kernel: the views get the kernel's list and catch up
+    again = [ChatPanel(notebook.output(i).locator('[data-testid="nbchat"]')) for i in range(2)]
+    for panel in again:
+        expect(panel.replies).to_have_count(3)
+    again[1].wait_finished(again[1].send("/echo after reload"))
+    for panel in again:
+        expect(panel.replies).to_have_count(4)
+        expect(panel.replies.last.locator(".nbchat-markdown")).to_have_text("after reload")
+    expected += [("user", "/echo after reload"), ("assistant", "after reload")]
+    assert saved_transcripts(notebook.save()) == [expected]

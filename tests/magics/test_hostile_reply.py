@@ -14,8 +14,9 @@ from .conftest import Execution, Kernel, connect_line, html_of
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[ServerHandle]:
-    """Deltas 30 ms apart, so each reply is also shown half-way, in live updates."""
-    with start_server(delay=0.03) as handle:
+    """Deltas 20 ms apart, so the hostile reply streams for longer than a live update takes to
+    come (UPDATE_INTERVAL) and is also seen half-way."""
+    with start_server(delay=0.02) as handle:
         yield handle
 
 

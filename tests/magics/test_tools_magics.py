@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import Kernel, markdown_of
+from .conftest import Kernel, text_of
 
 DEFINE = '''
 import time
@@ -43,9 +43,9 @@ def kernel(tools_kernel: Kernel) -> Kernel:
 
 def test_tools_run_and_show_inline(kernel: Kernel) -> None:
     run = kernel.ok(ASK.replace("--tools", "--approve auto --tools"))
-    assert markdown_of(run) == (
-        '> tool call `lookup_price`: `{"ticker": "ACME"}`\n\n'
-        "> tool result `lookup_price`: `101.5`\n\n"
+    assert text_of(run) == (
+        '[tool call] lookup_price: {"ticker": "ACME"}\n\n'
+        "[tool result] lookup_price: 101.5\n\n"
         "The `lookup_price` tool returned: 101.5"
     )
     assert kernel.eval("[(c.name, c.status, c.result) for c in r.tool_calls]") == [
@@ -53,16 +53,14 @@ def test_tools_run_and_show_inline(kernel: Kernel) -> None:
     ]
     # The live output showed the steps while they happened (then emptied for the final form).
     live = [m["content"]["data"] for m in run.displays if m["msg_type"] == "update_display_data"]
-    assert any("tool result" in data.get("text/markdown", "") for data in live)
+    assert any("tool result" in data.get("text/html", "") for data in live)
 
 
 def test_headless_runs_deny_with_a_note(kernel: Kernel) -> None:
     run = kernel.collect(kernel.start(ASK, allow_stdin=False))
     assert run.ok
-    shown = markdown_of(run)
-    assert "> tool call denied `lookup_price`: `denied: approval is needed but no one can be" in (
-        shown
-    )
+    shown = text_of(run)
+    assert "[tool call denied] lookup_price: denied: approval is needed but no one can be" in shown
     assert kernel.eval("r.tool_calls[0].status") == "denied"
     assert "nbclient or papermill" in kernel.eval("r.tool_calls[0].result")
 
@@ -90,7 +88,7 @@ def test_chat_tools_lists_what_is_registered(kernel: Kernel) -> None:
     )
     # Registered tools are offered without --tools.
     run = kernel.ok('%%chat -o r --approve auto\n/tool lookup_price {{"ticker": "ACME"}}')
-    assert markdown_of(run).endswith("The `lookup_price` tool returned: 101.5")
+    assert text_of(run).endswith("The `lookup_price` tool returned: 101.5")
 
 
 def test_bad_tool_names_are_usage_errors(kernel: Kernel) -> None:
@@ -112,4 +110,4 @@ def test_interrupt_stops_while_a_tool_runs(kernel: Kernel) -> None:
     assert time.monotonic() - started < 10
     assert run.error is not None and run.error["ename"] == "KeyboardInterrupt"
     assert kernel.eval("(r.status, r.tool_calls[0].status)") == ("stopped", "cancelled")
-    assert "*(cancelled: the reply was stopped)*" in markdown_of(run)
+    assert "(cancelled: the reply was stopped)" in text_of(run)

@@ -39,13 +39,18 @@ class RecordingComm(BaseComm):
                 self.last_buffers = [bytes(b) for b in buffers]
 
     def customs(self) -> list[dict[str, Any]]:
-        """Custom messages (the streaming protocol), in order."""
+        """Custom messages (the streaming protocol), in order, deltas as dicts."""
+        return [content for _, content in self.timed_customs()]
+
+    def raw_customs(self) -> list[Any]:
+        """Custom messages as sent (deltas are lists)."""
         with self._lock:
             return [d["content"] for _, d in self.sent if d.get("method") == "custom"]
 
     def timed_customs(self) -> list[tuple[float, dict[str, Any]]]:
         with self._lock:
-            return [(t, d["content"]) for t, d in self.sent if d.get("method") == "custom"]
+            sent = [(t, d["content"]) for t, d in self.sent if d.get("method") == "custom"]
+        return [(t, as_dict(content)) for t, content in sent]
 
     def state_updates(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -56,6 +61,34 @@ class RecordingComm(BaseComm):
         self.handle_msg(
             {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
         )
+
+
+def as_dict(content: Any) -> dict[str, Any]:
+    """A custom message in dict form: a delta `["delta", seq, turn, text, tools?, reasoning?]`
+    too (tools null when only reasoning came)."""
+    if not isinstance(content, list):
+        return content
+    delta = dict(zip(("type", "seq", "turn", "text", "tools", "reasoning"), content, strict=False))
+    return {k: v for k, v in delta.items() if v is not None}
+
+
+def view_transcript(customs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The transcript a view that saw every message from the first one builds (as js/src/live.ts
+    does): the kernel never re-sends it, so this must equal the widget's `messages`."""
+    live: dict[str, dict[str, Any]] = {}
+    transcript: list[dict[str, Any]] = []
+    for m in customs:
+        if m["type"] == "turn_start":
+            live[m["turn"]] = {"text": m["text"], "reasoning": m.get("reasoning", "")}
+        elif m["type"] == "delta":
+            live[m["turn"]]["text"] += m["text"]
+            live[m["turn"]]["reasoning"] += m.get("reasoning", "")
+        elif m["type"] == "turn_end":
+            # A turn that never started live comes whole in its turn_end.
+            turn = live.pop(m["turn"], {"text": "", "reasoning": ""})
+            text, reasoning = turn["text"] + m["text"], turn["reasoning"] + m.get("reasoning", "")
+            transcript += [m["user_entry"], {**m["entry"], "text": text, "reasoning": reasoning}]
+    return transcript
 
 
 @pytest.fixture(autouse=True)

@@ -17,20 +17,21 @@ from ..events import Reply
 from ..markdown import reply_html, reply_text
 from ..session import current_chat, use_chat
 from .core import ChatMagics
-from .display import UPDATE_BYTES_PER_SECOND, UPDATE_INTERVAL, UPDATE_SLACK, LiveView, show_final
+from .display import LIVE_RATIO, LIVE_WINDOW, UPDATE_INTERVAL, LiveView, live_bundle, show_final
 from .options import chat_lines, interpolate
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = [
-    "UPDATE_BYTES_PER_SECOND",
+    "LIVE_RATIO",
+    "LIVE_WINDOW",
     "UPDATE_INTERVAL",
-    "UPDATE_SLACK",
     "ChatMagics",
     "LiveView",
     "current_chat",
     "interpolate",
+    "live_bundle",
     "load_ipython_extension",
     "show_final",
     "use_chat",

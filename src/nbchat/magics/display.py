@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
 from ..events import Reply
-from ..markdown import reply_html, reply_text
+from ..markdown import reply_html, reply_tail, reply_text
+from ..safe_html import markdown_html, wrap
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__all__ = ["LiveView", "OnScreen", "show_final"]
+__all__ = ["LiveView", "OnScreen", "live_bundle", "show_final"]
 
-#: Streaming display limits (see LiveView): seconds between updates, and the byte allowance.
-UPDATE_INTERVAL = 0.1
-UPDATE_SLACK = 16_384
-UPDATE_BYTES_PER_SECOND = 32_768
+#: Streaming display limits (see LiveView): seconds between updates, at least ...
+UPDATE_INTERVAL = 0.25
+#: ... characters of the reply's end an update shows ...
+LIVE_WINDOW = 2048
+#: ... and IOPub bytes the live output may cost in all: per byte of the reply so far, plus a
+#: fixed slack. ENVELOPE is what Jupyter adds to each message (headers, signature), counted too.
+LIVE_RATIO = 1.0
+LIVE_SLACK = 4096
+ENVELOPE = 700
 #: At most this share of the streaming time goes to rendering live updates (see LiveView).
 RENDER_SHARE = 0.2
+
+
+def live_bundle(blocks: list[str], fmt: str) -> dict[str, str]:
+    """The live output's data for `blocks` (`markdown.reply_tail`: model text, not yet safe):
+    the one place that decides how a streaming reply is shown. Like the final output, HTML is
+    rendered and sanitized here in the kernel, never handed to a front end's Markdown parser."""
+    if fmt == "text":
+        return {"text/plain": "\n\n".join(blocks)}
+    return {"text/html": wrap([markdown_html(block) for block in blocks])}
 
 
 class LiveView:
@@ -30,19 +46,27 @@ class LiveView:
     and the final form is a second, new output (`show_final`). Tools that ignore display
     updates (nbval) and front ends that apply them (JupyterLab, nbclient) see the same outputs.
 
-    Each update re-sends the whole reply so far, so updates are limited twice: at most one per
-    UPDATE_INTERVAL, and in total UPDATE_SLACK + half the reply + UPDATE_BYTES_PER_SECOND per
-    second of streaming. Short or slow replies update smoothly; a long fast one refreshes a few
-    times and then shows its final form, instead of flooding IOPub with copies of itself.
-    Rendering costs kernel time too (Markdown, highlighting and sanitizing the whole reply), so
-    the pause after an update grows to keep that under RENDER_SHARE of the stream's time.
+    The display protocol cannot append, so each update re-sends what it shows: the reply so far
+    while it is short, then "…" and its last LIVE_WINDOW characters (whole blocks). Updates come
+    at most once per UPDATE_INTERVAL and while the live output has cost less than LIVE_RATIO x
+    the reply so far + LIVE_SLACK, so a reply costs IOPub O(its size) at any pace: a slow reply
+    updates about once a second, a fast one a few times a second. Rendering costs kernel time
+    too (Markdown, highlighting, sanitizing), so the pause after an update grows to keep it under
+    RENDER_SHARE of the stream's time.
     """
 
-    def __init__(self, fmt: str, *, reasoning: bool = False) -> None:
-        self._mime = "text/plain" if fmt == "text" else "text/html"
+    def __init__(
+        self,
+        fmt: str,
+        *,
+        reasoning: bool = False,
+        render: Callable[[list[str], str], dict[str, str]] = live_bundle,
+    ) -> None:
+        self._fmt = fmt
         self._reasoning = reasoning
+        self._render = render
         self._handle: Any = display({}, raw=True, display_id=True)
-        self._body = ""  # what the live output shows now
+        self._data: dict[str, str] = {}  # what the live output shows now
         self._sent = 0
         self._started: float | None = None
         self._last = 0.0
@@ -56,18 +80,19 @@ class LiveView:
             self._started = self._last = now
         if now - self._last < self._pause and not urgent:
             return
-        size = len(reply.text)
-        allowance = UPDATE_SLACK + size // 2 + UPDATE_BYTES_PER_SECOND * (now - self._started)
-        if self._sent + size > allowance:
+        allowance = LIVE_RATIO * len(reply.text) + LIVE_SLACK
+        if self._sent + ENVELOPE + min(len(reply.text), LIVE_WINDOW) > allowance:
             return
-        render = reply_text if self._mime == "text/plain" else reply_html
-        body = render(reply, reasoning=self._reasoning)
+        blocks = reply_tail(
+            reply, LIVE_WINDOW, markdown=self._fmt != "text", reasoning=self._reasoning
+        )
+        data = self._render(blocks, self._fmt)
         self._pause = max(UPDATE_INTERVAL, (time.monotonic() - now) / RENDER_SHARE)
-        if body == self._body:
+        if data == self._data:
             return
-        self._handle.update({self._mime: body}, raw=True)
-        self._body = body
-        self._sent += len(body)
+        self._handle.update(data, raw=True)
+        self._data = data
+        self._sent += ENVELOPE + sum(len(value.encode()) for value in data.values())
         self._last = now
 
     def close(self) -> None:
