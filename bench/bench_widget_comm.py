@@ -30,6 +30,9 @@ _SETUP = """
 import time, nbchat
 from nbchat.widget import ChatWidget
 _bench_widget = ChatWidget(nbchat.Chat({url!r}, dialect="chats", user_id="bench", model="demo"))
+# A view opens, as in JupyterLab: its first message asks for a sync (js/src/widget.ts). Until
+# one has, the widget sends the transcript as state (what a headless run saves).
+_bench_widget._on_view_message(None, {{"type": "sync", "have": 0, "last": None}}, None)
 _bench_cpu = []
 """
 _SOAK = """

@@ -83,6 +83,8 @@ def _block_tail(block: str, limit: int, markdown: bool) -> str:
     for line in lines:
         starts.append(starts[-1] + len(line) + 1)
     first = next(i for i, at in enumerate(starts) if len(block) - at <= limit)
+    if first == len(lines):  # its last line alone is longer: the end of that line
+        return block[-limit:]
     if not markdown:
         return "\n".join(lines[first:])
     for token in parse(block):

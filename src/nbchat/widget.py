@@ -151,6 +151,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._chat = chat
         self._lock = threading.RLock()
         self._seq = 0
+        self._viewed = False  # a view has asked for a sync: a front end keeps the transcript
         self._live: dict[str, _LiveTurn] = {}
         self._ended: set[str] = {turn.id for turn in finished}
         self._stream: EventStream | None = None  # the reply this widget is streaming
@@ -392,9 +393,14 @@ class ChatWidget(anywidget.AnyWidget):
         attached = self._attached.pop(turn.id, None)
         self._turns[key] = turn
         user, assistant = _turn_messages(turn, key, attached)
-        # In place: no trait event, so the list is not re-sent; the views build the same two
-        # entries from the stream and this message, and a view opened later gets the list.
-        self.messages.extend((user, assistant))
+        if self._viewed:
+            # In place: no trait event, so the list is not re-sent; the views build the same
+            # two entries from the stream and this message, and a view opened later gets it.
+            self.messages.extend((user, assistant))
+        else:
+            # No view has ever shown (a headless run: nbclient, papermill): the state the run
+            # saves in the notebook is what the kernel sends, so the list goes as a trait.
+            self.messages = [*self.messages, user, assistant]
         if live is None:  # never started live here: all of its text and reasoning now
             pending = {"turn": key, "text": assistant["text"], "reasoning": assistant["reasoning"]}
         else:
@@ -431,6 +437,7 @@ class ChatWidget(anywidget.AnyWidget):
         and the transcript entries after the first `have` a view has, when those end with
         entry id `last` like ours (else all of it)."""
         with self._lock:
+            self._viewed = True
             for live in self._live.values():
                 live.take()
             live_turns = [live.snapshot() for live in self._live.values()]

@@ -29,9 +29,9 @@ def test_a_code_block_cut_open_gets_its_fence_again() -> None:
     code = "Intro\n\n```python\n" + "\n".join(f"x{i} = {i}" for i in range(300)) + "\n"
     first, tail = reply_tail(reply_of(code), 200)
     assert first == "…"
-    assert tail.startswith("```python\n") and code.endswith(tail.split("\n", 1)[1])
+    assert tail.startswith("```python\n") and code.rstrip("\n").endswith(tail.split("\n", 1)[1])
     [fence] = [token for token in parse(tail) if token.type == "fence"]
-    assert fence.info == "python" and fence.content.endswith("x299 = 299\n")
+    assert fence.info == "python" and fence.content.rstrip().endswith("x299 = 299")
 
 
 def test_plain_text_keeps_its_last_lines() -> None:
@@ -39,3 +39,9 @@ def test_plain_text_keeps_its_last_lines() -> None:
     first, tail = reply_tail(reply_of(lines), 100, markdown=False)
     assert first == "…" and tail.startswith("line ") and lines.endswith(tail)
     assert len(tail) <= 100
+
+
+def test_one_long_line_keeps_its_end() -> None:
+    line = "a" * 5000 + "b" * 100
+    first, tail = reply_tail(reply_of(line), 100)
+    assert (first, tail) == ("…", "b" * 100)

@@ -140,6 +140,16 @@ def recorder(widget: ChatWidget) -> RecordingComm:
     return widget.comm
 
 
+def open_view(widget: ChatWidget) -> RecordingComm:
+    """A view opens, as in JupyterLab: its first message asks for a sync (js/src/widget.ts).
+    From then on a finished turn is not re-sent as state. Returns the comm, its record
+    cleared, so what follows is what the turns cost."""
+    comm = recorder(widget)
+    comm.from_view({"type": "sync", "have": 0, "last": None})
+    comm.sent.clear()
+    return comm
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

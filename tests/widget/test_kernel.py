@@ -63,6 +63,8 @@ def test_stream_reaches_iopub_while_other_cells_run(kernel: Kernel, server: Serv
     session.eval(
         "import nbchat\n"
         f"w = nbchat.ChatWidget(base_url={server.url!r}, user_id='user-1', model='demo')\n"
+        # A view opens, as in JupyterLab: it asks for a sync (the comm message's content).
+        "w._on_view_message(w, {'type': 'sync', 'have': 0, 'last': None}, [])\n"
         "w.ask('/stream 300 10 10')"
     )
     # The reply takes ~3 s; this cell runs and answers meanwhile.
@@ -73,6 +75,8 @@ def test_stream_reaches_iopub_while_other_cells_run(kernel: Kernel, server: Serv
     messages = session.drain()
     comm_msgs = [m["content"]["data"] for m in messages if m["msg_type"] == "comm_msg"]
     customs = [as_dict(d["content"]) for d in comm_msgs if d.get("method") == "custom"]
+    assert customs[0]["type"] == "sync"  # the answer to the view
+    customs = customs[1:]
     assert [c["seq"] for c in customs] == list(range(1, len(customs) + 1))
     assert customs[0]["type"] == "turn_start" and customs[-1]["type"] == "turn_end"
     deltas = [c for c in customs if c["type"] == "delta"]

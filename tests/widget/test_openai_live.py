@@ -51,7 +51,8 @@ def test_reasoning_streams_then_commits(widget: ChatWidget) -> None:
     reply = widget.wait(20)
     assert reply is not None and reply.status == "complete"
     customs = comm.customs()
-    pieces = [m["reasoning"] for m in customs if m["type"] == "delta" and "reasoning" in m]
+    streamed = ("delta", "turn_end")  # what is still pending at the end comes with turn_end
+    pieces = [m["reasoning"] for m in customs if m["type"] in streamed and "reasoning" in m]
     assert len(pieces) >= 2
     assert customs[0].get("reasoning", "") + "".join(pieces) == reply.reasoning
     assistant = widget.messages[-1]

@@ -15,7 +15,7 @@ from nbchat.errors import NbchatError
 from nbchat.server import ServerHandle, start_server
 from nbchat.widget import FLUSH_CHARS, FLUSH_INTERVAL, FLUSH_LATENCY, ChatWidget
 
-from .conftest import MakeChat, recorder, view_transcript, wait_for
+from .conftest import MakeChat, open_view, recorder, view_transcript, wait_for
 
 
 def deltas_text(messages: list[dict[str, Any]]) -> str:
@@ -25,7 +25,7 @@ def deltas_text(messages: list[dict[str, Any]]) -> str:
 
 def test_reply_streams_as_numbered_deltas_then_commits_once(make_widget) -> None:
     widget = make_widget()
-    comm = recorder(widget)
+    comm = open_view(widget)
     widget.ask("/stream 40 25 5")
     reply = widget.wait(10)
 
@@ -36,8 +36,9 @@ def test_reply_streams_as_numbered_deltas_then_commits_once(make_widget) -> None
     assert customs[0]["type"] == "turn_start" and customs[0]["user"] == "/stream 40 25 5"
     end = customs[-1]
     assert end["type"] == "turn_end" and end["turn"] == customs[0]["turn"]
-    assert (end["status"], end["error"], "user" in end) == ("complete", None, False)
-    assert end["usage"] == widget.messages[-1]["usage"]
+    assert (end["entry"]["status"], end["entry"]["error"]) == ("complete", None)
+    assert end["entry"]["usage"] == widget.messages[-1]["usage"]
+    assert end["user_entry"] == widget.messages[-2]
     assert {m["type"] for m in customs[1:-1]} == {"delta"}
     assert len(customs) > 3  # it streamed, in several batches
     # The small wire form of a delta: ["delta", seq, turn, text].
@@ -67,7 +68,7 @@ def test_reply_streams_as_numbered_deltas_then_commits_once(make_widget) -> None
 
 def test_a_turn_costs_the_same_late_in_a_conversation(make_widget) -> None:
     widget = make_widget()
-    comm = recorder(widget)
+    comm = open_view(widget)
     sizes = []
     for _ in range(30):
         before = len(comm.sent)
@@ -77,6 +78,17 @@ def test_a_turn_costs_the_same_late_in_a_conversation(make_widget) -> None:
     assert len(widget.messages) == 60
     assert view_transcript(comm.customs()) == widget.messages
     assert sizes[-1] <= sizes[0] + 10  # a longer turn key and seq, nothing more
+
+
+def test_with_no_view_the_transcript_goes_as_state(make_widget) -> None:
+    """A headless run (nbclient, papermill) saves the widget state the kernel sent."""
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.ask("/echo saved by the kernel")
+    widget.wait(10)
+    updates = [u["messages"] for u in comm.state_updates() if "messages" in u]
+    assert updates and updates[-1] == widget.messages
+    assert updates[-1][-1]["text"] == "saved by the kernel"
 
 
 def test_deltas_batch_text_but_a_slow_stream_still_flows(make_widget) -> None:
@@ -181,7 +193,7 @@ def test_stop_closes_the_stream_and_keeps_the_partial_reply(make_widget, server)
     assert widget.messages[-1]["status"] == "stopped"
     assert widget.messages[-1]["text"] == reply.text
     assert comm.customs()[-1]["type"] == "turn_end"
-    assert comm.customs()[-1]["status"] == "stopped"
+    assert comm.customs()[-1]["entry"]["status"] == "stopped"
     assert view_transcript(comm.customs()) == widget.messages
     assert widget.status == "idle"
     wait_for(lambda: server.store.stats.cancelled > cancelled, timeout=5)
