@@ -13,7 +13,25 @@ from typing import TYPE_CHECKING, Any
 from . import errors, events
 from .batching import BatchResults, abatch, batch
 from .chat import Chat, EventStream
-from .errors import NbchatError, StreamError
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    BatchError,
+    CheckpointError,
+    ConfigurationError,
+    ConnectionError,
+    ContextTooLargeError,
+    NbchatError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    TemplateError,
+    TimeoutError,
+)
 from .events import (
     Done,
     Error,
@@ -41,20 +59,35 @@ __version__ = importlib.metadata.version("nbchat")  # written once, in pyproject
 logging.getLogger("nbchat").addHandler(logging.NullHandler())
 
 __all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchError",
     "BatchResults",
     "Chat",
     "ChatWidget",
+    "CheckpointError",
+    "ConfigurationError",
+    "ConnectionError",
+    "ContextTooLargeError",
     "Done",
     "Error",
     "EventStream",
     "NbchatError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
     "ReasoningDelta",
     "Reply",
+    "ServerError",
     "ServerHandle",
     "Source",
     "Start",
     "StreamError",
+    "TemplateError",
     "TextDelta",
+    "TimeoutError",
     "Tool",
     "ToolCall",
     "ToolCallDelta",

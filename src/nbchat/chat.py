@@ -14,6 +14,7 @@ import httpx
 from .client import AsyncClient, Client, ClientConfig, Deadline, origin, safe_url
 from .cookies import CookiesArg
 from .dialects import DEFAULT_DIALECT, HttpRequest, connection_settings, get_dialect
+from .dialects.base import whole_characters
 from .errors import ConfigurationError
 from .events import Event, Reply
 from .settings import from_environment, missing
@@ -421,6 +422,9 @@ class Chat:
     def _new_turn(self, text: str, model: str | None) -> Turn:
         if not isinstance(text, str) or not text.strip():
             raise ConfigurationError("a message needs some text")
+        # A lone UTF-16 half (text read with `surrogateescape`) cannot be sent, shown or saved
+        # as UTF-8: it becomes U+FFFD, so the turn and every later request stay sendable.
+        text = whole_characters(text)
         target = self._target
         turn = Turn(
             text,

@@ -109,10 +109,20 @@ class ClientConfig:
     def build_request(
         self, http: httpx.Client | httpx.AsyncClient, request: HttpRequest
     ) -> httpx.Request:
-        """The httpx request, with the cookies a cookies.txt file has for its URL."""
-        built = http.build_request(
-            request.method, request.path, json=request.json, headers=request.headers
-        )
+        """The httpx request, with the cookies a cookies.txt file has for its URL.
+
+        A string with a lone UTF-16 half (a tool's result read with `surrogateescape`, say)
+        cannot be encoded as UTF-8: such halves go as U+FFFD instead of failing the request.
+        """
+        try:
+            built = http.build_request(
+                request.method, request.path, json=request.json, headers=request.headers
+            )
+        except UnicodeEncodeError:
+            body = replace_lone_surrogates(request.json)
+            built = http.build_request(
+                request.method, request.path, json=body, headers=request.headers
+            )
         source = self.cookie_source
         if isinstance(source, CookieFile):
             from_file = "; ".join(f"{c.name}={c.value}" for c in source.for_url(built.url))

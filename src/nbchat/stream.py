@@ -21,7 +21,7 @@ from typing import Protocol
 import httpx
 import httpx_sse
 
-from .client import Deadline, Silence
+from .client import Deadline, Silence, server_message
 from .dialects import Decoder, MalformedPayload
 from .dialects.base import replace_lone_surrogates, whole_characters
 from .errors import APIStatusError, NbchatError
@@ -101,6 +101,16 @@ class EventDecoder:
                 break
         return out
 
+    def not_a_stream(self, response: httpx.Response) -> Error:
+        """The reply's end when a streaming request got a whole answer (read already) instead
+        of an event stream: a JSON error some servers send with status 200, or a proxy's page.
+        The message is the server's own words."""
+        self.finished = True
+        kind = response.headers.get("content-type") or "no content type"
+        said = self._redact(server_message(response))
+        code = "server" if "json" in kind else "malformed"  # JSON: the server's own error
+        return Error(code, f"the server answered with {kind}, not an event stream: {said}")
+
     def failure(self, exc: BaseException) -> Error:
         self.finished = True
         if isinstance(exc, Silence):
@@ -158,6 +168,10 @@ class SSESource:
         if self._response is None:
             return
         decoder = self._decoder
+        if not _is_event_stream(self._response):
+            self._response.read()
+            yield decoder.not_a_stream(self._response)
+            return
         for sse in httpx_sse.EventSource(self._response).iter_sse():
             yield from decoder.feed(sse.data, sse.event)
             if decoder.finished:
@@ -376,6 +390,10 @@ class AsyncSSESource:
         if self._response is None:
             return
         decoder = self._decoder
+        if not _is_event_stream(self._response):
+            await self._response.aread()
+            yield decoder.not_a_stream(self._response)
+            return
         async for sse in httpx_sse.EventSource(self._response).aiter_sse():
             for event in decoder.feed(sse.data, sse.event):
                 yield event
@@ -537,3 +555,7 @@ class AsyncEventStream:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} status={self.reply.status!r} chars={len(self.reply.text)}>"
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return "text/event-stream" in response.headers.get("content-type", "")

@@ -223,8 +223,10 @@ def tool_output(value: Any, limit: int = MAX_RESULT_CHARS) -> str:
     """
     if isinstance(value, str):
         text = value
-    elif type(value).__module__.startswith("pandas.") and hasattr(value, "to_string"):
+    elif type(value).__module__.partition(".")[0] == "pandas" and hasattr(value, "columns"):
         text = value.to_string(max_rows=TABLE_ROWS, max_cols=TABLE_COLUMNS, show_dimensions=True)
+    elif type(value).__module__.partition(".")[0] == "pandas" and hasattr(value, "dtype"):
+        text = value.to_string(max_rows=TABLE_ROWS, length=True, dtype=True)  # a Series
     else:
         import pydantic_core
 

@@ -189,3 +189,24 @@ def test_events_in_order(fault: FaultServer) -> None:
     assert (reply.reasoning, reply.text, reply.usage) == ("hm", "A", nbchat.Usage(1, 1, 2))
     assert reply.events[-1] == Done("chatcmpl-7", nbchat.Usage(1, 1, 2), "stop")
     assert isinstance(reply.events[2], TextDelta)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]},
+        {"choices": [None]},
+        {"choices": [{"index": 0, "message": {"tool_calls": [None]}}]},
+    ],
+)
+def test_a_whole_answer_of_the_wrong_shape_is_a_typed_error(
+    fault: FaultServer, body: dict[str, Any]
+) -> None:
+    answer = json.dumps(body).encode()
+    fault.script(
+        "/v1/chat/completions", Script(200, {"Content-Type": "application/json"}, [answer])
+    )
+    chat = nbchat.Chat(f"{fault.url}/v1", dialect="openai", model="m")
+    with pytest.raises(nbchat.NbchatError, match="answer"):
+        chat.send("hi", stream=False)
+    assert chat.history[-1].reply.status == "error"

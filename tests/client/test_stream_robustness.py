@@ -148,8 +148,45 @@ def test_a_non_sse_answer_is_malformed(fault: FaultServer) -> None:
     with chat.stream("hi") as events:
         assert [e.type for e in events] == ["error"]
     assert events.reply.error.code == "malformed"
+    assert "text/html" in events.reply.error.message and "login" in events.reply.error.message
     assert isinstance(events.reply.events[0], Error)
     assert not isinstance(events.reply.events[0], TextDelta)
+
+
+@pytest.mark.parametrize("dialect", ["agents", "openai"])
+def test_a_json_error_answered_to_a_stream_keeps_the_servers_words(
+    fault: FaultServer, dialect: str
+) -> None:
+    # Some servers answer a streaming request with status 200 and a JSON error body.
+    body = b'{"error": {"message": "quota gone", "type": "insufficient_quota"}}'
+    path = PATH if dialect == "agents" else "/v1/chat/completions"
+    fault.script(path, Script(200, {"Content-Type": "application/json"}, [body]))
+    if dialect == "agents":
+        chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1")
+    else:
+        chat = nbchat.Chat(f"{fault.url}/v1", dialect="openai", model="m")
+    with pytest.raises(StreamError, match="quota gone") as caught:
+        chat.send("hi")
+    assert caught.value.reply.error.code == "server"
+
+
+async def test_a_json_error_answered_to_an_async_stream(fault: FaultServer) -> None:
+    body = b'{"message": "quota gone"}'
+    fault.script(PATH, Script(200, {"Content-Type": "application/json"}, [body]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1")
+    with pytest.raises(StreamError, match="quota gone"):
+        await chat.asend("hi")
+
+
+def test_a_lone_surrogate_in_a_message_goes_as_a_replacement_character(
+    fault: FaultServer,
+) -> None:
+    # A string read with errors="surrogateescape" holds lone UTF-16 halves: UTF-8 has none.
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1")
+    fault.script(PATH, Script(body=sse({"type": "text", "content": "ok"}, {"type": "done"})))
+    assert chat.send("a\udcffb").text == "ok"
+    assert fault.requests[-1].json()["message"] == "a\ufffdb"
+    assert chat.history[-1].user == "a\ufffdb"
 
 
 def raw_sse(*payloads: str) -> list[bytes | Pause | Cut]:

@@ -112,6 +112,9 @@ def test_dataframes_become_a_bounded_table() -> None:
     assert "T0" in table and "T999" in table and "T500" not in table  # the middle is elided
     assert "[1000 rows x 2 columns]" in table
     assert len(table.splitlines()) < 50
+    assert not table.startswith('"')  # a table, not a JSON string of one
+    column = tool_output(frame["price"])  # a Series too, not the whole column as JSON
+    assert "Length: 1000" in column and len(column.splitlines()) < 50
 
 
 def test_long_results_are_cut_with_a_note() -> None:

@@ -300,6 +300,8 @@ def parse_completion(body: Any) -> Reply:
         message = choice["message"]
     except (KeyError, IndexError, TypeError):
         raise MalformedPayload("the answer has no choices[0].message") from None
+    if not isinstance(choice, dict) or not isinstance(message, dict):
+        raise MalformedPayload("the answer's choices[0].message is not an object")
     message_id = body.get("id") if isinstance(body.get("id"), str) else None
     events: list[Event] = [Start(message_id)]
     reasoning = message.get("reasoning_content") or message.get("reasoning")
@@ -308,7 +310,9 @@ def parse_completion(body: Any) -> Reply:
     if isinstance(message.get("content"), str) and message["content"]:
         events.append(TextDelta(message["content"]))
     for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
+        if not isinstance(call, dict):
+            raise MalformedPayload("a tool call in the answer is not an object")
+        function = call["function"] if isinstance(call.get("function"), dict) else {}
         arguments = function.get("arguments")
         events.append(
             ToolCall(
