@@ -258,3 +258,14 @@ def test_rpm_caps_the_rows_sent_per_minute(server: ServerHandle) -> None:
     )
     assert results.state == "done"
     assert time.monotonic() - began >= 4 * 60 / 240  # five starts, a quarter second apart
+
+
+def test_no_chat_means_the_current_conversation(server: ServerHandle) -> None:
+    from nbchat.session import session
+
+    session.use(agent(server.url))  # what %chat_connect does
+    try:
+        results = nbchat.batch(None, "/echo {text}", ["a", "b"], progress=False)
+    finally:
+        session.reset()
+    assert [r.text for r in results.rows] == ["a", "b"]

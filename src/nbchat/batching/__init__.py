@@ -19,7 +19,7 @@ __all__ = ["BatchResults", "Progress", "RowResult", "abatch", "batch"]
 
 
 def batch(
-    chat: Chat,
+    chat: Chat | None,
     template: str,
     rows: Any,
     *,
@@ -32,7 +32,8 @@ def batch(
     background: bool = False,
     max_attempts: int = 6,
 ) -> BatchResults:
-    """Send `template`, filled from each row, as its own conversation forked from `chat`.
+    """Send `template`, filled from each row, as its own conversation forked from `chat`
+    (None: the current conversation of the magics and the panel, `nbchat.session`).
 
     - `rows`: a pandas DataFrame (columns are the template's fields), a list of dicts, or a
       list of strings (each is `{text}`). Fields follow `%%chat`'s rules; `{{`/`}}` are braces.
@@ -69,7 +70,7 @@ def batch(
 
 
 async def abatch(
-    chat: Chat,
+    chat: Chat | None,
     template: str,
     rows: Any,
     *,
@@ -94,7 +95,7 @@ async def abatch(
 
 
 def _prepare(
-    chat: Chat,
+    chat: Chat | None,
     template: str,
     rows: Any,
     settings: LoopSettings,
@@ -102,6 +103,10 @@ def _prepare(
     executor: Executor | Any,
     progress: bool,
 ) -> BatchResults:
+    if chat is None:
+        from ..session import current_chat  # Jupyter-free: made from NBCHAT_* when unset
+
+        chat = current_chat()
     prompts = render_prompts(template, rows)
     return BatchResults(
         chat, prompts, settings, checkpoint=checkpoint, executor=executor, progress=progress
