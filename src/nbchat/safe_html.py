@@ -148,10 +148,53 @@ def _indented_code(
     return _highlight(tokens[idx].content, "", "")
 
 
+#: Languages highlighted in the kernel. Pygments' lexers are regular expressions, and some take
+#: exponential or quadratic time on crafted text (a reply naming ```fish with 60 backslashes
+#: hung the kernel): only lexers measured to stay linear on hostile input are used
+#: (bench/bench_highlight.py), and only on blocks up to HIGHLIGHT_CHARS; the rest is plain.
+HIGHLIGHT_LANGUAGES = frozenset(
+    [
+        "python",
+        "py",
+        "python3",
+        "pycon",
+        "ipython",
+        "json",
+        "bash",
+        "sh",
+        "shell",
+        "zsh",
+        "console",
+        "sql",
+        "javascript",
+        "js",
+        "typescript",
+        "ts",
+        "yaml",
+        "yml",
+        "toml",
+        "ini",
+        "diff",
+        "html",
+        "xml",
+        "css",
+        "go",
+        "rust",
+        "r",
+        "markdown",
+        "md",
+    ]
+)
+HIGHLIGHT_CHARS = 10_000
+
+
 def _highlight(code: str, language: str, attributes: str) -> str:
-    """A code block as `<pre>` with Pygments' inline colours (plain for unknown languages)."""
+    """A code block as `<pre>` with Pygments' inline colours (plain for other languages and
+    for long blocks: see HIGHLIGHT_LANGUAGES)."""
+    name = language.lower()
     try:
-        lexer = _lexer(language.lower()) if language else None
+        use = name in HIGHLIGHT_LANGUAGES and len(code) <= HIGHLIGHT_CHARS
+        lexer = _lexer(name) if use else None
     except ClassNotFound:
         lexer = None
     body = html.escape(code, quote=False) if lexer is None else highlight(code, lexer, _formatter())

@@ -8,7 +8,7 @@ from markdown_it import MarkdownIt
 
 from nbchat.events import Done, Error, Reply, TextDelta, ToolCall, ToolResult
 from nbchat.markdown import first_code_block, reply_html, reply_text, turns_html
-from nbchat.safe_html import markdown_html
+from nbchat.safe_html import HIGHLIGHT_CHARS, markdown_html
 from nbchat.server.demo_model import respond
 
 #: Classic payloads beside the issue's cases: raw HTML, links, images, tables, entities.
@@ -85,6 +85,17 @@ def test_code_is_highlighted_with_inline_colours_only() -> None:
     assert '<span style="color:#008000;font-weight:bold">def</span>' in html
     assert "&lt;indented&gt;" in html
     assert "class=" not in html  # nothing for a front end's own highlighter or mermaid to pick
+
+
+def test_only_measured_lexers_and_short_blocks_are_highlighted() -> None:
+    # The fish lexer takes exponential time on a quote and backslashes: a reply could hang the
+    # kernel. Languages outside HIGHLIGHT_LANGUAGES, and long blocks, are shown plain.
+    hostile = '```fish\n"' + "\\" * 60 + "\n```"
+    html = markdown_html(hostile)
+    assert "<span" not in html and "\\" * 60 in html
+    assert "<span" in markdown_html("```python\nx = 1\n```")
+    long = "```python\n" + "x = 1\n" * (HIGHLIGHT_CHARS // 6 + 1) + "```"
+    assert "<span" not in markdown_html(long)
 
 
 def test_fence_with_trailing_characters_stays_one_code_block() -> None:
