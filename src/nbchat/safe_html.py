@@ -20,6 +20,7 @@ parsers agreeing with ours, so the kernel renders the Markdown itself and they g
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import html
 
@@ -71,7 +72,11 @@ def markdown_html(markdown: str) -> str:
     Deterministic for a given markdown-it-py, Pygments and nh3, so saved outputs compare
     equal from run to run (nbval).
     """
-    return _sanitize(_parser().render(markdown))
+    token = _highlight_budget.set([HIGHLIGHT_TOTAL])
+    try:
+        return _sanitize(_parser().render(markdown))
+    finally:
+        _highlight_budget.reset(token)
 
 
 def parse(markdown: str) -> list[Token]:
@@ -151,14 +156,15 @@ def _indented_code(
 #: Languages highlighted in the kernel. Pygments' lexers are regular expressions, and some take
 #: exponential or quadratic time on crafted text (a reply naming ```fish with 60 backslashes
 #: hung the kernel): only lexers measured to stay linear on hostile input are used
-#: (bench/bench_highlight.py), and only on blocks up to HIGHLIGHT_CHARS; the rest is plain.
+#: (bench/bench_highlight.py), and only on blocks up to HIGHLIGHT_CHARS and HIGHLIGHT_TOTAL
+#: characters in all per document (each stays near-quadratic on its worst input: a 2,000
+#: character block takes at most ~0.2 s); the rest is plain.
 HIGHLIGHT_LANGUAGES = frozenset(
     [
         "python",
         "py",
         "python3",
         "pycon",
-        "ipython",
         "json",
         "bash",
         "sh",
@@ -181,11 +187,14 @@ HIGHLIGHT_LANGUAGES = frozenset(
         "go",
         "rust",
         "r",
-        "markdown",
-        "md",
     ]
 )
-HIGHLIGHT_CHARS = 10_000
+HIGHLIGHT_CHARS = 2_000
+HIGHLIGHT_TOTAL = 20_000
+#: Characters the document being rendered may still have highlighted (set by markdown_html).
+_highlight_budget: contextvars.ContextVar[list[int]] = contextvars.ContextVar(
+    "nbchat_highlight_budget"
+)
 
 
 def _highlight(code: str, language: str, attributes: str) -> str:
@@ -193,8 +202,11 @@ def _highlight(code: str, language: str, attributes: str) -> str:
     for long blocks: see HIGHLIGHT_LANGUAGES)."""
     name = language.lower()
     try:
-        use = name in HIGHLIGHT_LANGUAGES and len(code) <= HIGHLIGHT_CHARS
+        budget = _highlight_budget.get([HIGHLIGHT_TOTAL])
+        use = name in HIGHLIGHT_LANGUAGES and len(code) <= min(HIGHLIGHT_CHARS, budget[0])
         lexer = _lexer(name) if use else None
+        if use:
+            budget[0] -= len(code)
     except ClassNotFound:
         lexer = None
     body = html.escape(code, quote=False) if lexer is None else highlight(code, lexer, _formatter())

@@ -8,7 +8,7 @@ from markdown_it import MarkdownIt
 
 from nbchat.events import Done, Error, Reply, TextDelta, ToolCall, ToolResult
 from nbchat.markdown import first_code_block, reply_html, reply_text, turns_html
-from nbchat.safe_html import HIGHLIGHT_CHARS, markdown_html
+from nbchat.safe_html import HIGHLIGHT_CHARS, HIGHLIGHT_TOTAL, markdown_html
 from nbchat.server.demo_model import respond
 
 #: Classic payloads beside the issue's cases: raw HTML, links, images, tables, entities.
@@ -96,6 +96,11 @@ def test_only_measured_lexers_and_short_blocks_are_highlighted() -> None:
     assert "<span" in markdown_html("```python\nx = 1\n```")
     long = "```python\n" + "x = 1\n" * (HIGHLIGHT_CHARS // 6 + 1) + "```"
     assert "<span" not in markdown_html(long)
+    # And no more than HIGHLIGHT_TOTAL characters in all per document.
+    block = "```python\n" + "x = 1\n" * (HIGHLIGHT_CHARS // 6 - 1) + "```\n\n"
+    many = markdown_html(block * (HIGHLIGHT_TOTAL // HIGHLIGHT_CHARS + 3))
+    highlighted = [part for part in many.split("<pre")[1:] if "<span" in part]
+    assert len(highlighted) == HIGHLIGHT_TOTAL // HIGHLIGHT_CHARS
 
 
 def test_fence_with_trailing_characters_stays_one_code_block() -> None:
