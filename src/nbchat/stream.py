@@ -59,9 +59,13 @@ class EventDecoder:
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
         if len(events) == 1 and not self._high:  # the common case: one delta, whole characters
-            first = events[0]
-            if type(first) is TextDelta and not (
-                "\ud800" <= first.text[-1:] <= "\udfff" or "\ud800" <= first.text[:1] <= "\udfff"
+            text = events[0].text if type(events[0]) is TextDelta else None
+            if (
+                text is not None
+                and (
+                    text.isascii()  # O(1) in CPython: no surrogate, without looking at the text
+                    or not ("\ud800" <= text[-1:] <= "\udfff" or "\ud800" <= text[:1] <= "\udfff")
+                )
             ):
                 return events
         return self._fold(events)
@@ -260,7 +264,8 @@ class EventStream:
         self.turn = turn
         self._source = source
         self._notify = notify
-        self._deadline = Deadline(timeout)
+        # Restarts when the reader comes back for more after taking events.
+        self._deadline = Deadline(timeout, turn.reply.events.__len__)
         self._lock = threading.Lock()
         self._opened = False
         self._closed = False
@@ -307,12 +312,11 @@ class EventStream:
 
     def _events(self) -> Iterator[Event]:
         # Once per delta: `_emit` with its lookups done once, outside the loop.
-        reset, add, notify, turn = self._deadline.reset, self.reply.add, self._notify, self.turn
+        add, notify, turn = self.reply.add, self._notify, self.turn
         try:
             for event in self._source.events():
                 if self._stopped:
                     return
-                reset()
                 add(event)
                 notify("event", turn, event)
                 yield event
@@ -323,7 +327,6 @@ class EventStream:
             self.close()
 
     def _emit(self, event: Event) -> Event:
-        self._deadline.reset()
         self.reply.add(event)
         self._notify("event", self.turn, event)
         return event
@@ -470,7 +473,8 @@ class AsyncEventStream:
         self.turn = turn
         self._source = source
         self._notify = notify
-        self._deadline = Deadline(timeout)
+        # Restarts when the reader comes back for more after taking events.
+        self._deadline = Deadline(timeout, turn.reply.events.__len__)
         self._opened = False
         self._closed = False
         self._stopped = False
@@ -526,7 +530,6 @@ class AsyncEventStream:
             await self.aclose()
 
     def _emit(self, event: Event) -> Event:
-        self._deadline.reset()
         self.reply.add(event)
         self._notify("event", self.turn, event)
         return event
