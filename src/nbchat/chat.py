@@ -407,10 +407,11 @@ class Chat:
         return unsubscribe
 
     def _notify(self, kind: TurnKind, turn: Turn, event: Event | None) -> None:
-        if kind == "turn_start":
-            turn.started_at = utc_now()
-        elif kind == "turn_end":
-            turn.ended_at = utc_now()
+        if kind != "event":  # once per turn; events are by far the most common
+            if kind == "turn_start":
+                turn.started_at = utc_now()
+            else:
+                turn.ended_at = utc_now()
         for listener in self._listeners:
             try:
                 listener(kind, turn, event)

@@ -52,20 +52,18 @@ class EventDecoder:
         self.finished = False
 
     def feed(self, data: str, event: str) -> list[Event]:
-        if self.finished or not data or (data[0] <= " " and data.isspace()):
+        if self.finished or (data[:1] <= " " and (not data or data.isspace())):
             return []  # keep-alives and empty payloads carry nothing
         try:
             events = self._decoder.decode(data, event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
-        if len(events) == 1 and not self._high:  # the common case: one delta, whole characters
-            text = events[0].text if type(events[0]) is TextDelta else None
-            if (
-                text is not None
-                and (
-                    text.isascii()  # O(1) in CPython: no surrogate, without looking at the text
-                    or not ("\ud800" <= text[-1:] <= "\udfff" or "\ud800" <= text[:1] <= "\udfff")
-                )
+        # The common case: one delta of whole characters. An ASCII string (`isascii` is O(1)
+        # in CPython) has no UTF-16 half; other text is looked at only at its two ends.
+        if len(events) == 1 and type(events[0]) is TextDelta and not self._high:
+            text = events[0].text
+            if text.isascii() or not (
+                "\ud800" <= text[-1:] <= "\udfff" or "\ud800" <= text[:1] <= "\udfff"
             ):
                 return events
         return self._fold(events)
@@ -176,8 +174,9 @@ class SSESource:
             self._response.read()
             yield decoder.not_a_stream(self._response)
             return
+        feed = decoder.feed
         for sse in httpx_sse.EventSource(self._response).iter_sse():
-            yield from decoder.feed(sse.data, sse.event)
+            yield from feed(sse.data, sse.event)
             if decoder.finished:
                 return
         yield from decoder.end_of_stream()
