@@ -26,13 +26,15 @@ from .dialects import Decoder, MalformedPayload
 from .dialects.base import replace_lone_surrogates, whole_characters
 from .errors import APIStatusError, NbchatError
 from .events import Done, Error, Event, Reply, TextDelta
-from .turn import Turn, TurnKind
+from .turn import Listeners, Turn, TurnKind
 
 log = logging.getLogger("nbchat")
 
 TERMINAL = (Done, Error)  # a reply is over after either
 
 
+#: Hears a turn start and end (and the Error that ends a failed one); each streamed event goes
+#: to the `Listeners` directly, without a call when there are none.
 Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 
@@ -259,10 +261,13 @@ class EventStream:
     instead. Listeners hear turn_start, each event, and exactly one turn_end.
     """
 
-    def __init__(self, source: Source, turn: Turn, notify: Notify, timeout: float) -> None:
+    def __init__(
+        self, source: Source, turn: Turn, notify: Notify, timeout: float, listeners: Listeners
+    ) -> None:
         self.turn = turn
         self._source = source
         self._notify = notify
+        self._listeners = listeners
         # Restarts when the reader comes back for more after taking events.
         self._deadline = Deadline(timeout, turn.reply.events.__len__)
         self._lock = threading.Lock()
@@ -310,14 +315,16 @@ class EventStream:
         return self._iterator
 
     def _events(self) -> Iterator[Event]:
-        # Once per delta: `_emit` with its lookups done once, outside the loop.
-        add, notify, turn = self.reply.add, self._notify, self.turn
+        # Once per delta: `_emit` with its lookups done once, outside the loop, and no call
+        # when nobody listens.
+        add, listeners, turn = self.reply.add, self._listeners, self.turn
         try:
             for event in self._source.events():
                 if self._stopped:
                     return
                 add(event)
-                notify("event", turn, event)
+                if listeners.all:
+                    listeners("event", turn, event)
                 yield event
         except Exception as exc:
             if not self._stopped:
@@ -468,10 +475,18 @@ class AsyncEventStream:
     task (or `aclose()`) closes it at once.
     """
 
-    def __init__(self, source: AsyncSource, turn: Turn, notify: Notify, timeout: float) -> None:
+    def __init__(
+        self,
+        source: AsyncSource,
+        turn: Turn,
+        notify: Notify,
+        timeout: float,
+        listeners: Listeners,
+    ) -> None:
         self.turn = turn
         self._source = source
         self._notify = notify
+        self._listeners = listeners
         # Restarts when the reader comes back for more after taking events.
         self._deadline = Deadline(timeout, turn.reply.events.__len__)
         self._opened = False
