@@ -26,6 +26,8 @@ from .dialects import Decoder, MalformedPayload
 from .dialects.base import replace_lone_surrogates, whole_characters
 from .errors import APIStatusError, NbchatError
 from .events import Done, Error, Event, Reply, TextDelta
+from .masking import ReplyMask
+from .redact import Redactor
 from .turn import Turn, TurnKind
 
 log = logging.getLogger("nbchat")
@@ -256,11 +258,19 @@ class EventStream:
     instead. Listeners hear turn_start, each event, and exactly one turn_end.
     """
 
-    def __init__(self, source: Source, turn: Turn, notify: Notify, timeout: float) -> None:
+    def __init__(
+        self,
+        source: Source,
+        turn: Turn,
+        notify: Notify,
+        timeout: float,
+        redact: Redactor | None = None,
+    ) -> None:
         self.turn = turn
         self._source = source
         self._notify = notify
         self._deadline = Deadline(timeout)
+        self._mask = ReplyMask(redact) if redact else None
         self._lock = threading.Lock()
         self._opened = False
         self._closed = False
@@ -308,8 +318,10 @@ class EventStream:
     def _events(self) -> Iterator[Event]:
         # Once per delta: `_emit` with its lookups done once, outside the loop.
         reset, add, notify, turn = self._deadline.reset, self.reply.add, self._notify, self.turn
+        mask = self._mask
+        events = self._source.events()
         try:
-            for event in self._source.events():
+            for event in mask.events(events) if mask else events:
                 if self._stopped:
                     return
                 reset()
@@ -318,7 +330,8 @@ class EventStream:
                 yield event
         except Exception as exc:
             if not self._stopped:
-                yield self._emit(self._source.failure(exc))
+                failure = self._source.failure(exc)
+                yield self._emit(mask.complete(failure) if mask else failure)
         finally:
             self.close()
 
@@ -466,11 +479,19 @@ class AsyncEventStream:
     task (or `aclose()`) closes it at once.
     """
 
-    def __init__(self, source: AsyncSource, turn: Turn, notify: Notify, timeout: float) -> None:
+    def __init__(
+        self,
+        source: AsyncSource,
+        turn: Turn,
+        notify: Notify,
+        timeout: float,
+        redact: Redactor | None = None,
+    ) -> None:
         self.turn = turn
         self._source = source
         self._notify = notify
         self._deadline = Deadline(timeout)
+        self._mask = ReplyMask(redact) if redact else None
         self._opened = False
         self._closed = False
         self._stopped = False
@@ -514,14 +535,17 @@ class AsyncEventStream:
 
     async def _events(self) -> AsyncIterator[Event]:
         await self.open()
+        mask = self._mask
+        events = self._source.events()
         try:
-            async for event in self._source.events():
+            async for event in mask.aevents(events) if mask else events:
                 if self._stopped:
                     return
                 yield self._emit(event)
         except Exception as exc:
             if not self._stopped:
-                yield self._emit(self._source.failure(exc))
+                failure = self._source.failure(exc)
+                yield self._emit(mask.complete(failure) if mask else failure)
         finally:
             await self.aclose()
 
