@@ -220,3 +220,46 @@ def test_an_error_page_quoting_the_token_in_any_form_is_masked(
     ):
         chat.send("hi")
     assert_no_secret(everything_said(caught.value, chat, caplog), token)
+
+
+def test_a_token_given_as_the_url_username_never_shows(
+    fault: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = new_secret()
+    fault.script(PATH, Script(401, JSON, [f'{{"message": "no such key {key}"}}'.encode()]))
+    url = fault.url.replace("http://", f"http://{key}@")
+    chat = nbchat.Chat(url, dialect="agents", agent_id="ag_1")
+    with (
+        caplog.at_level(logging.DEBUG, logger="nbchat"),
+        pytest.raises(errors.APIStatusError) as caught,
+    ):
+        chat.send("hi")
+    sent = fault.requests[0].headers["Authorization"]
+    assert base64.b64decode(sent.removeprefix("Basic ")) == f"{key}:".encode()
+    assert_no_secret(everything_said(caught.value, chat, caplog), key)
+
+
+def test_a_key_in_the_url_query_is_sent_with_every_request_and_never_shows(
+    fault: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = new_secret()
+    fault.script("/v1/chat/completions", Script(401, JSON, [f'{{"error": "bad {key}"}}'.encode()]))
+    url = f"{fault.url}/v1?api-version=2024-06-01&api-key={key}"
+    chat = nbchat.Chat(url, dialect="openai", model="m")
+    with (
+        caplog.at_level(logging.DEBUG, logger="nbchat"),
+        pytest.raises(errors.APIStatusError) as caught,
+    ):
+        chat.send("hi")
+    assert fault.requests[0].path == f"/v1/chat/completions?api-version=2024-06-01&api-key={key}"
+    assert chat.base_url == f"{fault.url}/v1?api-version=***&api-key=***"
+    assert_no_secret(everything_said(caught.value, chat, caplog), key)
+
+
+def test_a_key_in_the_url_query_reaches_the_server_on_every_endpoint(fault: FaultServer) -> None:
+    key = new_secret()
+    fault.script(f"/chat/stream?key={key}", OK)
+    fault.script(f"/chat?key={key}", Script(200, JSON, [b'{"response": "whole"}']))
+    chat = nbchat.Chat(f"{fault.url}?key={key}", dialect="agents", agent_id="ag_1")
+    assert chat.send("hi").text == "ok"
+    assert chat.send("again", stream=False).text == "whole"
