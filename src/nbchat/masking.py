@@ -54,6 +54,8 @@ class ReplyMask:
     def __call__(self, event: Event) -> list[Event]:
         """The events to show for `event`: none while its text is held, more at the end."""
         kind = type(event)
+        if kind is TextDelta and self._text.passes(event.text):  # type: ignore[union-attr]
+            return [event]  # the common case, kept short: nothing to mask, nothing held
         if kind is TextDelta or kind is ReasoningDelta:
             stream = self._text if kind is TextDelta else self._reasoning
             text = stream.feed(event.text)  # type: ignore[union-attr]

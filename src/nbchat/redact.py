@@ -47,9 +47,10 @@ def _base64_cores(secret: bytes) -> set[str]:
 
 
 def secret_forms(secret: str) -> set[str]:
-    """The ways a secret can appear in text: raw; escaped (repr, JSON, every character as
-    `\\uXXXX` or `\\xXX`); URL-encoded (as needed or every byte, either case); HTML character
-    references (decimal or hex); hex bytes (either case); base64 at any alignment."""
+    """The fixed ways a secret can appear in text: raw, escaped (repr, JSON, JSON in JSON),
+    URL-encoded, hex bytes (either case), base64 at any alignment. (Forms written one
+    character at a time, as `\\uXXXX`, `%XX` or HTML character references, are found by
+    decoding: see `Redactor`.)"""
     data = secret.encode()
     forms = {
         secret,
@@ -58,16 +59,8 @@ def secret_forms(secret: str) -> set[str]:
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         json.dumps(json.dumps(secret))[1:-1],  # JSON inside JSON: an error inside an error
-        "".join(f"\\u{ord(char):04x}" for char in secret),
-        "".join(f"\\u{ord(char):04X}" for char in secret),
-        "".join(f"\\x{byte:02x}" for byte in data),
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
-        "".join(f"%{byte:02X}" for byte in data),
-        "".join(f"%{byte:02x}" for byte in data),
-        html.escape(secret),
-        "".join(f"&#{ord(char)};" for char in secret),
-        "".join(f"&#x{ord(char):x};" for char in secret),
         data.hex(),
         data.hex().upper(),
         *_base64_cores(data),
@@ -85,7 +78,6 @@ _UNIT = re.compile(
 _UNIT_START = re.compile(
     r"(?:&#?[xX]?[0-9a-fA-F]{0,7}|&[A-Za-z][A-Za-z0-9]{0,31}|%[0-7]?|\\(?:u[0-9a-fA-F]{0,3}|x[0-7]?)?)\Z"
 )
-_TRIGGERS = ("&", "%", "\\")
 
 
 def _unit_char(unit: str) -> str:
@@ -133,12 +125,17 @@ class Redactor:
                 forms |= secret_forms(secret)
         self._secrets = sorted(raw, key=len, reverse=True)
         self._forms = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
-        self._pattern = re.compile("|".join(map(re.escape, self._forms)))
+        forms_pattern = "|".join(map(re.escape, self._forms))
+        self._pattern = re.compile(forms_pattern)
         self._raw_pattern = re.compile("|".join(map(re.escape, self._secrets)))
+        # A text with none of these needs no work (the common case, on the streaming path).
+        self._suspect = re.compile(f"{forms_pattern}|[&%\\\\]") if forms else None
         # What the last character of a secret's start can be: a form's, or an encoded unit's.
         self._alphabet = set("".join(self._forms)) | set(
             string.ascii_letters + string.digits + "&#;%\\"
         )
+        firsts = re.escape("".join({form[0] for form in self._forms}))
+        self._firsts = re.compile(f"[{firsts}]" if firsts else "(?!)")
         self._longest = len(self._forms[0]) if self._forms else 0
 
     @functools.cached_property
@@ -152,15 +149,21 @@ class Redactor:
         return {secret[:n] for secret in self._secrets for n in range(1, len(secret))}
 
     def __call__(self, text: str) -> str:
-        if not self._forms:
+        if self._suspect is None or not self._suspect.search(text):
             return text
         text = self._pattern.sub(MASK, text)
-        if any(trigger in text for trigger in _TRIGGERS):
+        if "&" in text or "%" in text or "\\" in text:
             decoded, starts, ends = _decoded(text)
             for found in reversed(list(self._raw_pattern.finditer(decoded))):
                 start, end = starts[found.start()], ends[found.end() - 1]
                 text = text[:start] + MASK + text[end:]
         return text
+
+    def settled(self, text: str) -> bool:
+        """Whether `text` certainly needs no masking and ends where no secret can start: no
+        form, no encoded character, a last character no form has (a space, say)."""
+        suspect = self._suspect
+        return text[-1:] not in self._alphabet and (suspect is None or not suspect.search(text))
 
     def pending(self, text: str) -> int:
         """How many characters at the end of `text` could be the start of a secret's form:
@@ -169,12 +172,13 @@ class Redactor:
             return 0
         held = 0
         prefixes = self._prefixes
-        for size in range(min(len(text), self._longest - 1), 0, -1):
-            if text[-size:] in prefixes:
-                held = size
+        # Where a form could start (leftmost first: the longest possible start wins).
+        for start in self._firsts.finditer(text, max(0, len(text) - self._longest + 1)):
+            if text[start.start() :] in prefixes:
+                held = len(text) - start.start()
                 break
         window = text[-10 * len(self._secrets[0]) :]  # a unit is at most 10 characters
-        if any(trigger in window for trigger in _TRIGGERS):
+        if "&" in window or "%" in window or "\\" in window:
             offset = len(text) - len(window)
             if unit := _UNIT_START.search(window):  # an encoded character still coming
                 held = max(held, len(window) - unit.start())
@@ -203,9 +207,16 @@ class StreamMask:
         self._redact = redact
         self._held = ""
 
+    def passes(self, piece: str) -> bool:
+        """Whether `piece` can be shown as it is (the common case, checked cheaply)."""
+        return not self._held and self._redact.settled(piece)
+
     def feed(self, piece: str) -> str:
-        text = self._redact(self._held + piece)
+        text = self._redact(self._held + piece if self._held else piece)
         keep = self._redact.pending(text)
+        if not keep:
+            self._held = ""
+            return text
         self._held = text[len(text) - keep :]
         return text[: len(text) - keep]
 
