@@ -246,6 +246,8 @@ def test_help_lists_every_dialects_flags(module_kernel: Kernel) -> None:
     for flag in ("--dialect", "--token-env NAME", "--model", "--chat-id", "--agent", "--timeout"):
         assert flag in text
     assert "NBCHAT_AGENT_ID" in text
+    assert "\n  %chat_connect [-h]" in text  # the usage names the line magic, once
+    assert "[chats]" in text and "; ]" not in text  # a flag of one dialect with no variable
     refused = module_kernel.run("%chat_connect http://127.0.0.1:9 --dialect agents --model m")
     assert refused.reply["ename"] == "UsageError"
     assert "--model is not a setting of the agents dialect" in refused.raw()

@@ -59,7 +59,8 @@ def connect_parser() -> MagicArgumentParser:
     epilog = "dialects:\n" + "\n".join(
         f"  {name}: {kind.summary.replace('`', '')}" for name, kind in DIALECTS.items()
     )
-    parser = MagicArgumentParser(prog="%chat_connect", description=DESCRIPTION, epilog=epilog)
+    # IPython's help formatter puts the magic's `%` before `prog` itself.
+    parser = MagicArgumentParser(prog="chat_connect", description=DESCRIPTION, epilog=epilog)
     parser.allow_abbrev = False  # `--token` must not pass for `--token-env`
     parser.add_argument("-h", "--help", action="store_true", help="show this help")
     parser.add_argument(
@@ -68,9 +69,9 @@ def connect_parser() -> MagicArgumentParser:
         help=f"wire format (default: NBCHAT_DIALECT, else {DEFAULT_DIALECT})",
     )
     for dest, (item, names, variables) in _flags().items():
-        where = "" if len(names) == len(DIALECTS) else f"{', '.join(names)}; "
-        env = " or ".join(variables)
-        extra = f" [{where}{env}]" if where or env else ""
+        where = "" if len(names) == len(DIALECTS) else ", ".join(names)
+        notes = "; ".join(filter(None, [where, " or ".join(variables)]))
+        extra = f" [{notes}]" if notes else ""
         if dest == item.option:  # positional
             parser.add_argument(dest, nargs="?", help=item.help + extra)
         else:
@@ -84,6 +85,7 @@ def connect_parser() -> MagicArgumentParser:
         "--token",
         dest="typed_token",
         nargs="?",
+        metavar="VALUE",
         action=RefuseToken,
         help="refused: use --token-env",
     )
