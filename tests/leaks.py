@@ -1,4 +1,5 @@
-"""Find a secret in text in any form it could take: raw, escaped, URL-encoded or base64.
+"""Find a secret in text in any form it could take: raw, escaped, URL-encoded, HTML character
+references, hex or base64, or a mix that a decoder (a browser, a Markdown renderer) resolves.
 
 Independent of nbchat's own `Redactor`, so a form the library forgets is still found here.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 import base64
 import html
 import json
-from urllib.parse import quote, quote_plus
+import re
+from urllib.parse import quote, quote_plus, unquote
 
 
 def _base64_cores(secret: bytes) -> set[str]:
@@ -36,14 +38,30 @@ def forms(secret: str) -> set[str]:
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         html.escape(secret),
+        secret.encode().hex(),
+        secret.encode().hex().upper(),
         *_base64_cores(secret.encode()),
     }
     return {form for form in found if form}
 
 
+def _unescaped(text: str) -> str:
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text)
+
+
+def views(text: str) -> list[str]:
+    """`text` and what decoders make of it: HTML references, percent-encoding (any case),
+    `\\uXXXX` escapes, each once and all in turn."""
+    decoded = [html.unescape(text), unquote(text), _unescaped(text)]
+    return [text, *decoded, _unescaped(unquote(html.unescape(text)))]
+
+
 def leaks(text: str, secrets: list[str]) -> list[str]:
-    """The forms of `secrets` present in `text` (empty if none)."""
-    return sorted({form for secret in secrets for form in forms(secret) if form in text})
+    """The forms of `secrets` present in `text` or a decoded view of it (empty if none)."""
+    seen = views(text)
+    return sorted(
+        {form for secret in secrets for form in forms(secret) for view in seen if form in view}
+    )
 
 
 def assert_no_secret(text: str, *secrets: str) -> None:

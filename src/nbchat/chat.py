@@ -17,6 +17,7 @@ from .dialects import DEFAULT_DIALECT, HttpRequest, connection_settings, get_dia
 from .dialects.base import whole_characters
 from .errors import ConfigurationError
 from .events import Event, Reply
+from .redact import Redactor
 from .settings import from_environment, missing
 from .stream import (
     AsyncEventStream,
@@ -254,7 +255,7 @@ class Chat:
         ask: Asker | None,
         tools: Sequence[Tool | Callable[..., Any]],
         approve: Approve | None,
-    ) -> tuple[Source, Turn, Notify, float]:
+    ) -> tuple[Source, Turn, Notify, float, Redactor]:
         """A new turn and its blocking source: one request, or the tool loop's rounds."""
         if approve is not None:
             check_approve(approve)
@@ -280,7 +281,7 @@ class Chat:
             return SSESource(open_response, self._decoder())
 
         if not tools_now:
-            return new_round(), turn, self._notify, self.timeout
+            return new_round(), turn, self._notify, self.timeout, self._config.redact
         policy = approve if approve is not None else self.approve
         loop = ToolLoop(new_round, tools_now, policy, self.max_tool_rounds, ask)
         with self._lock:
@@ -292,7 +293,7 @@ class Chat:
                     self._loops = [x for x in self._loops if x is not loop]
             self._notify(kind, ended, event)
 
-        return loop, turn, notify, self.timeout
+        return loop, turn, notify, self.timeout, self._config.redact
 
     def send(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
         """Send `text` and wait for the whole reply (`stream=False`: the non-streaming endpoint).
@@ -322,9 +323,11 @@ class Chat:
         come to the event loop as they happen; `ask` as for `stream`.
         """
         if self._tools:
-            blocking, turn, notify, timeout = self._blocking_turn(text, model, whole, ask, (), None)
+            blocking, turn, notify, timeout, redact = self._blocking_turn(
+                text, model, whole, ask, (), None
+            )
             return AsyncEventStream(
-                ThreadedSource(blocking), turn, notify, timeout, self._listeners
+                ThreadedSource(blocking), turn, notify, timeout, redact, self._listeners
             )
         turn = self._new_turn(text, model)
         client = AsyncClient(self._config)
@@ -351,7 +354,9 @@ class Chat:
                 return await client.open_stream(http, request, deadline)
 
             source = AsyncSSESource(open_response, http.aclose, self._decoder())
-        return AsyncEventStream(source, turn, self._notify, self.timeout, self._listeners)
+        return AsyncEventStream(
+            source, turn, self._notify, self.timeout, self._config.redact, self._listeners
+        )
 
     async def asend(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
         """The asyncio twin of `send`: same result, same errors."""

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import ssl
 import time
 import urllib.request
@@ -75,7 +76,9 @@ class ClientConfig:
 
     @functools.cached_property
     def redact(self) -> Redactor:
-        """Masks the token, the URL's and the proxy's passwords, and the cookie values."""
+        """Masks the token, the URL's and the proxy's credentials (a password, or a username
+        given alone: `https://KEY@host`), the URL's secret-named query values (`?api-key=`)
+        and the cookie values."""
         url = _parse_url(self.base_url)
         try:
             cookies = self.cookie_source
@@ -83,8 +86,8 @@ class ClientConfig:
             cookies = httpx.Cookies()
         secrets = [self.token, *cookies.values()]
         for part in (url, _parse_url(self.proxy.url) if self.proxy else None):
-            if part is not None and part.password:
-                secrets += [part.password, f"{part.username}:{part.password}"]
+            if part is not None:
+                secrets += url_secrets(part)
         return Redactor(secrets)
 
     def httpx_options(self, transport: Callable[..., Any]) -> dict[str, Any]:
@@ -92,8 +95,11 @@ class ClientConfig:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         proxy = self.proxy.url if self.proxy else None
         cookies = self.cookie_source
+        url = httpx.URL(self.base_url)
         return {
-            "base_url": self.base_url,
+            # The query goes with every request (httpx would otherwise take it for a path).
+            "base_url": url.copy_with(query=None),
+            "params": url.params,
             "headers": headers,
             "cookies": cookies if isinstance(cookies, httpx.Cookies) else None,
             "timeout": httpx.Timeout(self.timeout),
@@ -196,10 +202,32 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+#: Query parameter names whose values are credentials (`?api-key=`, `?access_token=`, `?sig=`).
+SECRET_PARAMETER = re.compile(r"key|token|secret|auth|sig|pass|pwd|credential|session|jwt", re.I)
+
+
 def safe_url(url: str) -> str:
-    """The URL without any user:password part, for messages."""
+    """The URL for messages: without userinfo, and with every query value shown as `***`."""
     parsed = _parse_url(url)
-    return str(parsed.copy_with(username=None, password=None)) if parsed else "<invalid URL>"
+    if parsed is None:
+        return "<invalid URL>"
+    parsed = parsed.copy_with(username=None, password=None)
+    if parsed.query:
+        masked = "&".join(f"{name}=***" for name in parsed.params)
+        parsed = parsed.copy_with(query=masked.encode())
+    return str(parsed)
+
+
+def url_secrets(url: httpx.URL) -> list[str]:
+    """What in a URL is a credential: the password (and user:password), a username given
+    without a password, the values of secret-named query parameters."""
+    found = []
+    if url.password:
+        found += [url.password, f"{url.username}:{url.password}"]
+    elif url.username:
+        found.append(url.username)
+    found += [value for name, value in url.params.multi_items() if SECRET_PARAMETER.search(name)]
+    return found
 
 
 def _parse_url(url: str) -> httpx.URL | None:

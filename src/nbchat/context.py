@@ -221,11 +221,23 @@ def _rows_note(shown: int, total: int, columns_cut: int) -> str:
     return note + (f" ({columns_cut:,} columns left out of the table)" if columns_cut else "")
 
 
+def _table_cell(value: Any) -> Any:
+    """A text cell or column name that keeps a Markdown table's shape: `|` escaped, line
+    breaks as `<br>` (GitHub's table syntax for both)."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
+
+
 def _markdown_table(frame: Any, rows: int) -> str:
     """The first `rows` rows of a pandas frame as a Markdown table (pandas' to_markdown needs
     tabulate; without it, pandas' own text layout)."""
+    head = frame.head(rows)
     try:
-        return str(frame.head(rows).to_markdown())
+        head = head.apply(lambda column: column.map(_table_cell))
+        head.columns = [_table_cell(name) for name in head.columns]
+        head.index = head.index.map(_table_cell)
+        return str(head.to_markdown())
     except ImportError:
         return str(frame.head(rows).to_string())
 
@@ -258,7 +270,10 @@ def _polars_table(frame: Any, rows: int) -> str:
         tbl_cols=TABLE_COLUMNS,
         fmt_str_lengths=80,
     ):
-        return str(frame.head(rows))
+        head = frame.head(rows)
+        text = pl.col(pl.Utf8).str.replace_all("|", "\\|", literal=True)
+        head = head.with_columns(text.str.replace_all("\r?\n", "<br>"))
+        return str(head.rename({name: _table_cell(name) for name in head.columns}))
 
 
 def _polars_frame(frame: Any, max_chars: int) -> str:

@@ -1,56 +1,227 @@
-"""Keep secrets out of text nbchat shows: tokens, URL passwords, cookie values.
+"""Keep secrets out of text nbchat shows: tokens, URL credentials, query values, cookie values.
 
 nbchat builds its own messages without secrets (URLs without userinfo, no header values, no
-quoted exceptions). Text that comes from elsewhere (a server's error message, an unexpected
-exception) passes through a `Redactor` before it reaches an error, a log line or an output.
+quoted exceptions). Text that comes from elsewhere passes through a `Redactor` before it reaches
+an error, a log line, an output or the conversation: a server's error message, an unexpected
+exception, and the reply itself (a gateway may echo the request's headers into the text).
+`StreamMask` does the same for text that arrives in pieces, where a secret can be split.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import html
 import json
+import re
+import string
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
+
+__all__ = ["MASK", "Redactor", "StreamMask", "secret_forms"]
 
 #: Shorter values are not treated as secrets: replacing them would mangle ordinary words.
 MIN_SECRET_LENGTH = 4
 
 MASK = "***"
 
+#: How a secret may be written in a header a server quotes back (base64 of "Bearer sk-…" in a
+#: Basic-like header, say): the base64 forms cover every offset, so this only adds the prefix.
+_BASE64_PREFIXES = (b"Bearer ", b":")
+
+
+def _base64_cores(secret: bytes) -> set[str]:
+    """The base64 letters that stand for `secret` whatever bytes come before and after it,
+    for its three possible alignments in a longer encoded text, in both alphabets."""
+    cores = set()
+    for offset in range(3):
+        bits_before = 8 * offset
+        start = -(-bits_before // 6)  # the first letter made of the secret's bits only
+        end = (bits_before + 8 * len(secret)) // 6  # past the last such letter
+        padded = b"\0" * offset + secret
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            cores.add(encode(padded).decode()[start:end])
+    for prefix in _BASE64_PREFIXES:
+        cores.add(base64.b64encode(prefix + secret).decode().rstrip("="))
+    return cores
+
 
 def secret_forms(secret: str) -> set[str]:
-    """The ways a secret can appear in text: raw, escaped (repr, JSON), URL-encoded, base64."""
+    """The fixed ways a secret can appear in text: raw, escaped (repr, JSON, JSON in JSON),
+    URL-encoded, hex bytes (either case), base64 at any alignment. (Forms written one
+    character at a time, as `\\uXXXX`, `%XX` or HTML character references, are found by
+    decoding: see `Redactor`.)"""
+    data = secret.encode()
     forms = {
         secret,
         repr(secret)[1:-1],
-        repr(secret.encode())[2:-1],
+        repr(data)[2:-1],
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(json.dumps(secret))[1:-1],  # JSON inside JSON: an error inside an error
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
-        base64.b64encode(secret.encode()).decode().rstrip("="),
+        data.hex(),
+        data.hex().upper(),
+        *_base64_cores(data),
     }
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
+#: One character written as a character reference, a percent-encoded ASCII byte or a
+#: backslash escape: a renderer or a decoder turns it back into the character.
+_UNIT = re.compile(
+    r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});?|&[A-Za-z][A-Za-z0-9]{1,31};"
+    r"|%[0-7][0-9a-fA-F]|\\u[0-9a-fA-F]{4}|\\x[0-7][0-9a-fA-F]"
+)
+#: The start of such a unit at the end of a piece of text: the next piece may complete it.
+_UNIT_START = re.compile(
+    r"(?:&#?[xX]?[0-9a-fA-F]{0,7}|&[A-Za-z][A-Za-z0-9]{0,31}|%[0-7]?|\\(?:u[0-9a-fA-F]{0,3}|x[0-7]?)?)\Z"
+)
+
+
+def _unit_char(unit: str) -> str:
+    if unit[0] == "&":
+        return html.unescape(unit)
+    return chr(int(unit[2:] if unit[0] == "\\" else unit[1:], 16))
+
+
+def _decoded(text: str) -> tuple[str, list[int], list[int]]:
+    """`text` with every encoded character decoded (any mix of references, percent-encoding
+    and escapes), and where each decoded character starts and ends in `text`."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    done = 0
+    for unit in _UNIT.finditer(text):
+        parts.append(text[done : unit.start()])
+        starts.extend(range(done, unit.start()))
+        ends.extend(range(done + 1, unit.start() + 1))
+        char = _unit_char(unit[0])
+        parts.append(char)
+        starts.extend([unit.start()] * len(char))
+        ends.extend([unit.end()] * len(char))
+        done = unit.end()
+    parts.append(text[done:])
+    starts.extend(range(done, len(text)))
+    ends.extend(range(done + 1, len(text) + 1))
+    return "".join(parts), starts, ends
+
+
 class Redactor:
-    """`redactor(text)` is `text` with every form of every secret replaced by `***`."""
+    """`redactor(text)` is `text` with every form of every secret replaced by `***`.
+
+    Besides the fixed forms (`secret_forms`), a secret written in a mix of encodings, one
+    character at a time (`s&#107;-%61…`, which a Markdown renderer or a browser shows as the
+    secret), is found in the decoded text and masked where it stands.
+    """
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        raw: set[str] = set()
         forms: set[str] = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_LENGTH:
+                raw.add(secret)
                 forms |= secret_forms(secret)
+        self._secrets = sorted(raw, key=len, reverse=True)
         self._forms = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
+        forms_pattern = "|".join(map(re.escape, self._forms))
+        self._pattern = re.compile(forms_pattern)
+        self._raw_pattern = re.compile("|".join(map(re.escape, self._secrets)))
+        # A text with none of these needs no work (the common case, on the streaming path).
+        self._suspect = re.compile(f"{forms_pattern}|[&%\\\\]") if forms else None
+        # What the last character of a secret's start can be: a form's, or an encoded unit's.
+        self._alphabet = set("".join(self._forms)) | set(
+            string.ascii_letters + string.digits + "&#;%\\"
+        )
+        firsts = re.escape("".join({form[0] for form in self._forms}))
+        self._firsts = re.compile(f"[{firsts}]" if firsts else "(?!)")
+        self._longest = len(self._forms[0]) if self._forms else 0
+
+    @functools.cached_property
+    def _prefixes(self) -> set[str]:
+        """What the end of a piece of streamed text may be the start of (made on first use:
+        only streams need it)."""
+        return {form[:n] for form in self._forms for n in range(1, len(form))}
+
+    @functools.cached_property
+    def _raw_prefixes(self) -> set[str]:
+        return {secret[:n] for secret in self._secrets for n in range(1, len(secret))}
 
     def __call__(self, text: str) -> str:
-        for form in self._forms:
-            if form in text:
-                text = text.replace(form, MASK)
+        if self._suspect is None or not self._suspect.search(text):
+            return text
+        text = self._pattern.sub(MASK, text)
+        if "&" in text or "%" in text or "\\" in text:
+            decoded, starts, ends = _decoded(text)
+            for found in reversed(list(self._raw_pattern.finditer(decoded))):
+                start, end = starts[found.start()], ends[found.end() - 1]
+                text = text[:start] + MASK + text[end:]
         return text
+
+    def settled(self, text: str) -> bool:
+        """Whether `text` certainly needs no masking and ends where no secret can start: no
+        form, no encoded character, a last character no form has (a space, say)."""
+        suspect = self._suspect
+        return text[-1:] not in self._alphabet and (suspect is None or not suspect.search(text))
+
+    def pending(self, text: str) -> int:
+        """How many characters at the end of `text` could be the start of a secret's form:
+        what a stream must hold back until the next piece shows whether it is one."""
+        if not self._forms or not text or text[-1] not in self._alphabet:
+            return 0
+        held = 0
+        prefixes = self._prefixes
+        # Where a form could start (leftmost first: the longest possible start wins).
+        for start in self._firsts.finditer(text, max(0, len(text) - self._longest + 1)):
+            if text[start.start() :] in prefixes:
+                held = len(text) - start.start()
+                break
+        window = text[-10 * len(self._secrets[0]) :]  # a unit is at most 10 characters
+        if "&" in window or "%" in window or "\\" in window:
+            offset = len(text) - len(window)
+            if unit := _UNIT_START.search(window):  # an encoded character still coming
+                held = max(held, len(window) - unit.start())
+                window = window[: unit.start()]
+            decoded, starts, _ = _decoded(window)
+            for size in range(min(len(decoded), len(self._secrets[0]) - 1), 0, -1):
+                if decoded[-size:] in self._raw_prefixes:
+                    held = max(held, len(text) - offset - starts[-size])
+                    break
+        return held
 
     def __bool__(self) -> bool:
         return bool(self._forms)
 
     def __repr__(self) -> str:
         return f"<Redactor of {len(self._forms)} forms>"
+
+
+class StreamMask:
+    """Masks secrets in text that arrives in pieces (a reply's deltas): `feed(piece)` returns
+    what can be shown now, holding back an end that could be the start of a secret;
+    `flush()` returns what is held when the text ends: masked whole if it stands for at least
+    `MIN_SECRET_LENGTH` characters of a secret's start, since the rest never came to tell."""
+
+    def __init__(self, redact: Redactor) -> None:
+        self._redact = redact
+        self._held = ""
+
+    def passes(self, piece: str) -> bool:
+        """Whether `piece` can be shown as it is (the common case, checked cheaply)."""
+        return not self._held and self._redact.settled(piece)
+
+    def feed(self, piece: str) -> str:
+        text = self._redact(self._held + piece if self._held else piece)
+        keep = self._redact.pending(text)
+        if not keep:
+            self._held = ""
+            return text
+        self._held = text[len(text) - keep :]
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        unit = _UNIT_START.search(held)  # an encoded character cut short reveals nothing
+        revealed = _decoded(held[: unit.start()] if unit else held)[0]
+        return MASK if len(revealed) >= MIN_SECRET_LENGTH else held

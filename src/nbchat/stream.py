@@ -26,6 +26,8 @@ from .dialects import Decoder, MalformedPayload
 from .dialects.base import replace_lone_surrogates, whole_characters
 from .errors import APIStatusError, NbchatError
 from .events import Done, Error, Event, Reply, TextDelta
+from .masking import ReplyMask
+from .redact import Redactor
 from .turn import Listeners, Turn, TurnKind
 
 log = logging.getLogger("nbchat")
@@ -262,7 +264,13 @@ class EventStream:
     """
 
     def __init__(
-        self, source: Source, turn: Turn, notify: Notify, timeout: float, listeners: Listeners
+        self,
+        source: Source,
+        turn: Turn,
+        notify: Notify,
+        timeout: float,
+        redact: Redactor | None,
+        listeners: Listeners,
     ) -> None:
         self.turn = turn
         self._source = source
@@ -270,6 +278,7 @@ class EventStream:
         self._listeners = listeners
         # Restarts when the reader comes back for more after taking events.
         self._deadline = Deadline(timeout, turn.reply.events.__len__)
+        self._mask = ReplyMask(redact) if redact else None
         self._lock = threading.Lock()
         self._opened = False
         self._closed = False
@@ -318,8 +327,10 @@ class EventStream:
         # Once per delta: `_emit` with its lookups done once, outside the loop, and no call
         # when nobody listens.
         add, listeners, turn = self.reply.add, self._listeners, self.turn
+        mask = self._mask
+        events = self._source.events()
         try:
-            for event in self._source.events():
+            for event in mask.events(events) if mask else events:
                 if self._stopped:
                     return
                 add(event)
@@ -328,7 +339,8 @@ class EventStream:
                 yield event
         except Exception as exc:
             if not self._stopped:
-                yield self._emit(self._source.failure(exc))
+                failure = self._source.failure(exc)
+                yield self._emit(mask.complete(failure) if mask else failure)
         finally:
             self.close()
 
@@ -481,6 +493,7 @@ class AsyncEventStream:
         turn: Turn,
         notify: Notify,
         timeout: float,
+        redact: Redactor | None,
         listeners: Listeners,
     ) -> None:
         self.turn = turn
@@ -489,6 +502,7 @@ class AsyncEventStream:
         self._listeners = listeners
         # Restarts when the reader comes back for more after taking events.
         self._deadline = Deadline(timeout, turn.reply.events.__len__)
+        self._mask = ReplyMask(redact) if redact else None
         self._opened = False
         self._closed = False
         self._stopped = False
@@ -532,14 +546,17 @@ class AsyncEventStream:
 
     async def _events(self) -> AsyncIterator[Event]:
         await self.open()
+        mask = self._mask
+        events = self._source.events()
         try:
-            async for event in self._source.events():
+            async for event in mask.aevents(events) if mask else events:
                 if self._stopped:
                     return
                 yield self._emit(event)
         except Exception as exc:
             if not self._stopped:
-                yield self._emit(self._source.failure(exc))
+                failure = self._source.failure(exc)
+                yield self._emit(mask.complete(failure) if mask else failure)
         finally:
             await self.aclose()
 

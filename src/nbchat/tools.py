@@ -64,7 +64,8 @@ class Tool:
     parameters:  the JSON schema of the arguments (an object schema, from pydantic).
 
     Raises ConfigurationError for a function whose arguments cannot be described (`*args`,
-    `**kwargs`, positional-only parameters), or when pydantic is not installed.
+    `**kwargs`, positional-only parameters), a timeout that is not above 0, or when pydantic
+    is not installed.
     """
 
     def __init__(
@@ -83,6 +84,10 @@ class Tool:
         self.name: str = name or str(getattr(function, "__name__", ""))
         if not self.name.isidentifier():
             raise ConfigurationError(f"a tool needs a name made of letters, digits and _: {name!r}")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ConfigurationError(
+                f"a tool's timeout is a number of seconds above 0, or None: {timeout!r}"
+            )
         self.timeout = timeout
         self.approve = approve
         self.is_async = inspect.iscoroutinefunction(function)

@@ -28,6 +28,15 @@ LAB_SETTINGS: dict[str, dict[str, object]] = {
     "@jupyterlab/notebook-extension/tracker": {"maxNumberOutputs": 10_000},
 }
 
+#: Notebook 7 reads user settings only for the plugins it has, and fails on the others.
+NOTEBOOK7_SETTINGS = {
+    name: LAB_SETTINGS[name]
+    for name in (
+        "@jupyter-widgets/jupyterlab-manager/plugin",
+        "@jupyterlab/notebook-extension/tracker",
+    )
+}
+
 STARTUP_TIMEOUT = 60.0
 
 
@@ -57,8 +66,9 @@ class JupyterLab:
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        # Notebook 7 reads user settings only for the plugins it has; it fails on the others.
-        for name, values in (LAB_SETTINGS if self.app == "jupyterlab" else {}).items():
+        for name, values in (
+            LAB_SETTINGS if self.app == "jupyterlab" else NOTEBOOK7_SETTINGS
+        ).items():
             path = self.settings_dir / f"{name}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))

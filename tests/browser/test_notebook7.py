@@ -1,7 +1,8 @@
 """The widget's core browser tests again, in Notebook 7 (people open notebooks there too).
 
 Same front-end components as JupyterLab, another application shell: the panel must render,
-stream, follow the conversation and take the keyboard there as well.
+stream, follow the conversation and take the keyboard there as well, and hostile replies in
+`%%chat` outputs must stay inert under its renderers (MathJax and mermaid included).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from playwright.sync_api import Page
 
 from nbchat.server import ServerHandle
 
-from . import test_panel, test_widget
+from . import test_output_safety, test_panel, test_widget
 from .conftest import PageLog
 from .lab import JupyterLab
 from .notebook import Notebook
+from .test_output_safety import ITEMS
+from .test_output_safety import slow_server as slow_server  # a fixture, used by name
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +60,16 @@ def test_keyboard_and_new_in_notebook7(nb: Notebook, server: ServerHandle) -> No
 
 def test_follows_the_conversation_in_notebook7(nb: Notebook, server: ServerHandle) -> None:
     test_panel.test_follows_the_conversation(nb, server)
+
+
+@pytest.mark.parametrize("item", list(ITEMS))
+def test_issue_cases_stay_inert_in_notebook7(
+    item: str, nb: Notebook, slow_server: ServerHandle, page_log: PageLog
+) -> None:
+    test_output_safety.test_issue_cases_stay_inert_in_jupyterlab(item, nb, slow_server, page_log)
+
+
+def test_generated_hostile_replies_stay_inert_in_notebook7(
+    nb: Notebook, server: ServerHandle, page_log: PageLog
+) -> None:
+    test_output_safety.test_generated_hostile_replies_stay_inert_in_jupyterlab(nb, server, page_log)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import secrets
 
@@ -11,7 +13,7 @@ from leaks import assert_no_secret
 import nbchat
 from nbchat import errors
 
-from .faultserver import FaultServer, Script, sse
+from .faultserver import Cut, FaultServer, Pause, Script, sse
 from .test_http_errors import free_port
 
 PATH = "/chat/stream"
@@ -116,3 +118,148 @@ def test_the_url_password_is_sent_as_basic_auth(fault: FaultServer) -> None:
     url = fault.url.replace("http://", f"http://user:{password}@")
     assert nbchat.Chat(url, dialect="agents", agent_id="ag_1").send("hi").text == "ok"
     assert fault.requests[0].headers["Authorization"].startswith("Basic ")
+
+
+def _encodings(token: str) -> dict[str, str]:
+    """How a gateway or an error page may quote the token back."""
+    return {
+        "raw": token,
+        "html references": "".join(f"&#{ord(c)};" for c in token),
+        "mixed references": f"{token[:2]}&#{ord(token[2])};{token[3:-1]}&#x{ord(token[-1]):x};",
+        "hex": token.encode().hex(),
+        "lowercase percent": "".join(f"%{b:02x}" for b in token.encode()),
+        "unicode escapes": "".join(f"\\u{ord(c):04x}" for c in token),
+        "base64 header": base64.b64encode(f"Bearer {token}".encode()).decode(),
+        "base64 at an offset": base64.b64encode(f"k={token};".encode()).decode(),
+    }
+
+
+def _echo(text: str, pieces: int) -> list[bytes | Pause | Cut]:
+    """A reply that says `text` between two sentences, cut into `pieces`-character deltas."""
+    said = f"Your request said: {text}. Anything else?"
+    deltas = [said[i : i + pieces] for i in range(0, len(said), pieces)]
+    return sse(*({"type": "text", "content": d} for d in deltas), {"type": "done", "usage": {}})
+
+
+@pytest.mark.parametrize("pieces", [1, 3, 1000])
+@pytest.mark.parametrize("encoding", list(_encodings("sk-0")))
+def test_a_token_echoed_into_the_reply_is_masked_wherever_the_deltas_split_it(
+    fault: FaultServer, encoding: str, pieces: int
+) -> None:
+    token = new_secret()
+    fault.script(PATH, Script(body=_echo(_encodings(token)[encoding], pieces)))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+    reply = chat.send("hi")
+    assert reply.status == "complete"
+    assert reply.text.startswith("Your request said: ")
+    assert reply.text.endswith(". Anything else?")
+    assert "***" in reply.text
+    assert_no_secret(f"{reply.text}\n{reply.to_dict()}\n{chat.history!r}", token)
+
+
+def test_the_reply_sent_back_to_the_backend_is_the_masked_one(fault: FaultServer) -> None:
+    token = new_secret()
+    fault.script(PATH, Script(body=_echo(token, 2)), OK)
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+    chat.send("hi")
+    chat.send("and now?")
+    assert_no_secret(fault.requests[1].body.decode(), token)
+
+
+def test_text_that_only_starts_like_the_token_is_kept(fault: FaultServer) -> None:
+    token = new_secret()
+    said = f"The prefix is {token[:3]} and then {token[:8]}"  # never the whole token
+    body = sse(*({"type": "text", "content": c} for c in said), {"type": "done", "usage": {}})
+    fault.script(PATH, Script(body=body))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+    assert chat.send("hi").text == said.removesuffix(token[:8]) + "***"
+    # The end of a reply that could be the start of the token is masked: the rest never came.
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_tool_calls_results_and_whole_replies_are_masked(fault: FaultServer, stream: bool) -> None:
+    token = new_secret()
+    events = [
+        {"type": "tool_call", "name": "fetch", "args": {"header": f"Bearer {token}", token: 1}},
+        {"type": "tool_result", "name": "fetch", "result": [f"echo {token}"]},
+        {"type": "text", "content": f"done with {token}"},
+        {"type": "done", "usage": {}},
+    ]
+    whole = {
+        "response": f"done with {token}",
+        "tool_calls": [{"name": "fetch", "args": {"h": token}, "result": f"echo {token}"}],
+    }
+    fault.script(PATH, Script(body=sse(*events)))
+    fault.script("/chat", Script(200, JSON, [json.dumps(whole).encode()]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+    reply = chat.send("hi", stream=stream)
+    assert reply.text == "done with ***"
+    assert reply.tool_calls[0].result in (["echo ***"], "echo ***")
+    assert_no_secret(repr(reply.tool_calls) + repr(reply.events), token)
+
+
+async def test_the_asyncio_stream_masks_the_same(fault: FaultServer) -> None:
+    token = new_secret()
+    fault.script(PATH, Script(body=_echo(f"&#{ord(token[0])};{token[1:]}", 1)))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+    reply = await chat.asend("hi")
+    assert reply.text == "Your request said: ***. Anything else?"
+
+
+@pytest.mark.parametrize("encoding", list(_encodings("sk-0")))
+def test_an_error_page_quoting_the_token_in_any_form_is_masked(
+    fault: FaultServer, caplog: pytest.LogCaptureFixture, encoding: str
+) -> None:
+    token = new_secret()
+    page = f"<html><body><p>401: header {_encodings(token)[encoding]} refused</p></body></html>"
+    fault.script(PATH, Script(401, {"Content-Type": "text/html"}, [page.encode()]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+    with (
+        caplog.at_level(logging.DEBUG, logger="nbchat"),
+        pytest.raises(errors.APIStatusError) as caught,
+    ):
+        chat.send("hi")
+    assert_no_secret(everything_said(caught.value, chat, caplog), token)
+
+
+def test_a_token_given_as_the_url_username_never_shows(
+    fault: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = new_secret()
+    fault.script(PATH, Script(401, JSON, [f'{{"message": "no such key {key}"}}'.encode()]))
+    url = fault.url.replace("http://", f"http://{key}@")
+    chat = nbchat.Chat(url, dialect="agents", agent_id="ag_1")
+    with (
+        caplog.at_level(logging.DEBUG, logger="nbchat"),
+        pytest.raises(errors.APIStatusError) as caught,
+    ):
+        chat.send("hi")
+    sent = fault.requests[0].headers["Authorization"]
+    assert base64.b64decode(sent.removeprefix("Basic ")) == f"{key}:".encode()
+    assert_no_secret(everything_said(caught.value, chat, caplog), key)
+
+
+def test_a_key_in_the_url_query_is_sent_with_every_request_and_never_shows(
+    fault: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = new_secret()
+    fault.script("/v1/chat/completions", Script(401, JSON, [f'{{"error": "bad {key}"}}'.encode()]))
+    url = f"{fault.url}/v1?api-version=2024-06-01&api-key={key}"
+    chat = nbchat.Chat(url, dialect="openai", model="m")
+    with (
+        caplog.at_level(logging.DEBUG, logger="nbchat"),
+        pytest.raises(errors.APIStatusError) as caught,
+    ):
+        chat.send("hi")
+    assert fault.requests[0].path == f"/v1/chat/completions?api-version=2024-06-01&api-key={key}"
+    assert chat.base_url == f"{fault.url}/v1?api-version=***&api-key=***"
+    assert_no_secret(everything_said(caught.value, chat, caplog), key)
+
+
+def test_a_key_in_the_url_query_reaches_the_server_on_every_endpoint(fault: FaultServer) -> None:
+    key = new_secret()
+    fault.script(f"/chat/stream?key={key}", OK)
+    fault.script(f"/chat?key={key}", Script(200, JSON, [b'{"response": "whole"}']))
+    chat = nbchat.Chat(f"{fault.url}?key={key}", dialect="agents", agent_id="ag_1")
+    assert chat.send("hi").text == "ok"
+    assert chat.send("again", stream=False).text == "whole"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -214,3 +216,19 @@ def test_polars_frames_and_series(formatters: Formatters) -> None:
     series = formatters.render(frame["pop"], max_chars=120)
     assert series.startswith("polars.Series 'pop': 30 values, dtype Int64\nfirst ")
     assert len(series) <= 120
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    """The cells of each Markdown table row (split on `|` not escaped as `\\|`)."""
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows]
+
+
+def test_pipes_and_line_breaks_in_cells_keep_the_table_shape(formatters: Formatters) -> None:
+    data = {"a|b": ["x|y", "line1\nline2", "r\r\nn"], "c": [1, 2, 3]}
+    for value in (pd.DataFrame(data, index=["i|1", "i2", "i3"]), pl.DataFrame(data)):
+        rows = _table_rows(formatters.render(value))
+        assert len(rows) == 5  # header, rule, three rows: no row broken in two
+        assert {len(row) for row in rows} == {len(rows[0])}
+        assert "a\\|b" in rows[0]
+        assert "x\\|y" in rows[2] and "line1<br>line2" in rows[3] and "r<br>n" in rows[4]

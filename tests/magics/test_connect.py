@@ -190,6 +190,10 @@ def said_about(execution: Execution) -> str:
         f"{TYPED_SECRET}",  # a second positional argument
         f"--timeout {TYPED_SECRET}",
         f"--dialect {TYPED_SECRET}",
+        f"--timeout={TYPED_SECRET}",
+        f"--dialect={TYPED_SECRET}",
+        f"--dialect='{TYPED_SECRET}'",
+        f'--system "{TYPED_SECRET}',  # a quote left open
     ],
 )
 def test_a_token_typed_into_chat_connect_is_refused_and_never_echoed(
@@ -199,6 +203,16 @@ def test_a_token_typed_into_chat_connect_is_refused_and_never_echoed(
     assert execution.reply["status"] == "error"
     assert execution.reply["ename"] == "UsageError"
     assert_no_secret(said_about(execution), TYPED_SECRET)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['%chat_connect --system "Be terse.', "%chat --model 'm hi", "%%chat --model 'm\nhi"],
+)
+def test_a_quote_left_open_is_a_usage_error_that_says_so(module_kernel: Kernel, line: str) -> None:
+    execution = module_kernel.run(line)
+    assert execution.reply["ename"] == "UsageError"
+    assert "close the quote" in execution.reply["evalue"]
 
 
 def test_the_token_flag_says_what_to_do(module_kernel: Kernel) -> None:
@@ -232,6 +246,8 @@ def test_help_lists_every_dialects_flags(module_kernel: Kernel) -> None:
     for flag in ("--dialect", "--token-env NAME", "--model", "--chat-id", "--agent", "--timeout"):
         assert flag in text
     assert "NBCHAT_AGENT_ID" in text
+    assert "\n  %chat_connect [-h]" in text  # the usage names the line magic, once
+    assert "[chats]" in text and "; ]" not in text  # a flag of one dialect with no variable
     refused = module_kernel.run("%chat_connect http://127.0.0.1:9 --dialect agents --model m")
     assert refused.reply["ename"] == "UsageError"
     assert "--model is not a setting of the agents dialect" in refused.raw()

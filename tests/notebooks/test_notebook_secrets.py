@@ -5,9 +5,10 @@ the secret-leak matrix: a known token (from the environment, with whitespace aro
 password in the URL's userinfo, and a session cookie from a cookies.txt file, each taken
 through a successful reply, a failed request (401, a server that quotes the secret back, a
 refused connection), reprs, widget state and `%chat_history` in a real kernel; the notebook is
-saved and exported with `jupyter nbconvert --to html`. Sources, outputs, metadata and widget
-state are scanned as the JSON a user would commit, for every form of the secret (raw, repr- or
-JSON-escaped, URL-encoded, base64).
+saved and exported with `jupyter nbconvert --to html`. A gateway that echoes the credentials
+into its replies (streamed in small pieces) is the last target. Sources, outputs, metadata and
+widget state are scanned as the JSON a user would commit, for every form of the secret (raw,
+repr- or JSON-escaped, URL-encoded, hex, base64, HTML references, and mixes a decoder resolves).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from urllib.parse import quote
 
 import nbformat
 import pytest
-from client.faultserver import FaultServer, Script
+from client.faultserver import FaultServer, Script, sse
 from client.test_http_errors import free_port
 from leaks import assert_no_secret, leaks
 from nbclient import NotebookClient
@@ -75,15 +77,51 @@ def secured(secret: str) -> Iterator[ServerHandle]:
         yield handle
 
 
+def quoted(secret: str) -> str:
+    """The secret in the forms servers and gateways quote it back: raw, URL-encoded (either
+    case), base64 (alone and of the whole header), hex, and as HTML character references, one
+    character at a time (which a Markdown renderer or a browser decodes)."""
+    data = secret.encode()
+    return " ".join(
+        [
+            secret,
+            quote(secret),
+            "".join(f"%{byte:02x}" for byte in data),
+            base64.b64encode(data).decode(),
+            base64.b64encode(b"Bearer " + data).decode(),
+            data.hex(),
+            "".join(f"&#{ord(char)};" for char in secret),
+            f"{secret[:3]}&#x{ord(secret[3]):x};{secret[4:]}",
+        ]
+    )
+
+
 @pytest.fixture(scope="module")
 def echo(secret: str) -> Iterator[FaultServer]:
     """A server that refuses every message and quotes the secret back, in several forms."""
-    quoted = f"{secret} {quote(secret)} {base64.b64encode(secret.encode()).decode()}"
-    body = f'{{"error": "unauthorized", "message": "rejected credential {quoted}"}}'.encode()
-    refuse = Script(401, {"Content-Type": "application/json"}, [body])
+    message = json.dumps(
+        {"error": "unauthorized", "message": f"rejected credential {quoted(secret)}"}
+    )
+    refuse = Script(401, {"Content-Type": "application/json"}, [message.encode()])
     with FaultServer() as server:
         for path in ("/chat/stream", "/api/chats"):
             server.script(path, refuse)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(secret: str) -> Iterator[FaultServer]:
+    """A server that answers every message with a reply echoing the request's credentials in
+    several forms, streamed a few characters at a time (for the agents and chats dialects)."""
+    said = f"The gateway saw {quoted(secret)} in your request."
+    pieces = [said[i : i + 5] for i in range(0, len(said), 5)]
+    agents = sse(*({"type": "text", "content": p} for p in pieces), {"type": "done"})
+    chats = sse(*({"type": "content", "delta": p} for p in pieces), {"type": "end"})
+    created = json.dumps({"data": {"id": "c1"}}).encode()
+    with FaultServer() as server:
+        server.script("/chat/stream", Script(body=agents))
+        server.script("/api/chats", Script(200, {"Content-Type": "application/json"}, [created]))
+        server.script("/api/chats/c1/messages/stream", Script(body=chats))
         yield server
 
 
@@ -100,13 +138,13 @@ CONNECT = {
     "cookies": "%chat_connect {{urls[{target!r}]}} --cookies {{cookies}} --model demo "
     "--user-id u-1",
 }
-TARGETS = ("ok", "echo", "closed")
+TARGETS = ("ok", "echo", "closed", "gateway")
 
 
 def matrix_notebook(source: str) -> nbformat.NotebookNode:
     cells = [
         "import os, nbchat\n"
-        "urls = {k: os.environ['NBCHAT_TEST_URL_' + k.upper()] for k in ('ok', 'echo', 'closed')}\n"
+        f"urls = {{k: os.environ['NBCHAT_TEST_URL_' + k.upper()] for k in {TARGETS}}}\n"
         "cookies = os.environ['NBCHAT_TEST_COOKIES']",
         "%load_ext nbchat",
     ]
@@ -134,10 +172,11 @@ def test_no_form_of_a_secret_in_the_saved_notebook_or_its_html(
     secret: str,
     secured: ServerHandle,
     echo: FaultServer,
+    gateway: FaultServer,
     tmp_path: Path,
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
-    urls = dict(zip(TARGETS, (secured.url, echo.url, closed), strict=True))
+    urls = dict(zip(TARGETS, (secured.url, echo.url, closed, gateway.url), strict=True))
     if source == "url userinfo":
         urls = {name: with_userinfo(url, secret) for name, url in urls.items()}
     cookies = tmp_path / "cookies.txt"
@@ -175,3 +214,5 @@ def test_no_form_of_a_secret_in_the_saved_notebook_or_its_html(
     found = {"notebook": leaks(text, [secret]), "html": leaks(exported, [secret])}
     assert found == {"notebook": [], "html": []}
     assert "rejected credential ***" in text  # the quoting server was heard, and masked
+    # The gateway's reply was kept, every quoted form masked (base64 may keep its padding).
+    assert re.search(r"The gateway saw (\*\*\*=*\w?=* ){8}in your request", text)

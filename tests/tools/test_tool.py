@@ -87,6 +87,10 @@ def test_functions_that_cannot_be_described_are_refused() -> None:
         Tool("lookup")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="approve= takes"):
         Tool(lookup_price.function, approve="sometimes")  # type: ignore[arg-type]
+    for timeout in (0, -1, float("nan"), "5"):
+        with pytest.raises(ConfigurationError, match="timeout is a number of seconds above 0"):
+            Tool(lookup_price.function, timeout=timeout)  # type: ignore[arg-type]
+    assert Tool(lookup_price.function, timeout=None).timeout is None
 
 
 @dataclasses.dataclass

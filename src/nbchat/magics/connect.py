@@ -17,6 +17,7 @@ from ..dialects import DEFAULT_DIALECT, DIALECTS, Dialect, connection_settings
 from ..errors import NbchatError
 from ..redact import Redactor
 from ..settings import Setting, from_environment, missing
+from .options import parse_line
 
 if TYPE_CHECKING:
     from ..server import ServerHandle
@@ -58,7 +59,8 @@ def connect_parser() -> MagicArgumentParser:
     epilog = "dialects:\n" + "\n".join(
         f"  {name}: {kind.summary.replace('`', '')}" for name, kind in DIALECTS.items()
     )
-    parser = MagicArgumentParser(prog="%chat_connect", description=DESCRIPTION, epilog=epilog)
+    # IPython's help formatter puts the magic's `%` before `prog` itself.
+    parser = MagicArgumentParser(prog="chat_connect", description=DESCRIPTION, epilog=epilog)
     parser.allow_abbrev = False  # `--token` must not pass for `--token-env`
     parser.add_argument("-h", "--help", action="store_true", help="show this help")
     parser.add_argument(
@@ -67,9 +69,9 @@ def connect_parser() -> MagicArgumentParser:
         help=f"wire format (default: NBCHAT_DIALECT, else {DEFAULT_DIALECT})",
     )
     for dest, (item, names, variables) in _flags().items():
-        where = "" if len(names) == len(DIALECTS) else f"{', '.join(names)}; "
-        env = " or ".join(variables)
-        extra = f" [{where}{env}]" if where or env else ""
+        where = "" if len(names) == len(DIALECTS) else ", ".join(names)
+        notes = "; ".join(filter(None, [where, " or ".join(variables)]))
+        extra = f" [{notes}]" if notes else ""
         if dest == item.option:  # positional
             parser.add_argument(dest, nargs="?", help=item.help + extra)
         else:
@@ -83,6 +85,7 @@ def connect_parser() -> MagicArgumentParser:
         "--token",
         dest="typed_token",
         nargs="?",
+        metavar="VALUE",
         action=RefuseToken,
         help="refused: use --token-env",
     )
@@ -103,7 +106,7 @@ def parse_connect_line(parser: MagicArgumentParser, line: str) -> Namespace:
     """The options of a `%chat_connect` line. argparse's errors quote what it could not use,
     which may be a token typed in the wrong place: they name only the options instead."""
     try:
-        return parser.parse_argstring(line)
+        return parse_line(parser, line)
     except UsageError as exc:
         message = str(exc)
         if "unrecognized arguments" in message:
@@ -112,10 +115,13 @@ def parse_connect_line(parser: MagicArgumentParser, line: str) -> Namespace:
             unknown = [name for name in names if name not in known]
             detail = f": {', '.join(unknown)}" if unknown else " (values not shown)"
             raise UsageError(f"unrecognized arguments{detail}; see %chat_connect?") from None
-        for word in _words(line):
-            if not word.startswith("-") and len(word) >= 4:
-                message = message.replace(word, "…")
-        raise UsageError(message) from None
+        raise UsageError(Redactor(_values(line))(message)) from None
+
+
+def _values(line: str) -> list[str]:
+    """What was typed as values on a line: `VALUE` and the part after `--flag=`."""
+    words = _words(line)
+    return [word.partition("=")[2] if word.startswith("-") else word for word in words]
 
 
 def _words(line: str) -> list[str]:

@@ -15,7 +15,7 @@ from IPython.core.magic import (
     needs_local_scope,
     no_var_expand,
 )
-from IPython.core.magic_arguments import argument, parse_argstring
+from IPython.core.magic_arguments import argument
 from IPython.display import display
 
 from ..budget import Part
@@ -28,7 +28,7 @@ from ..session import Session, session
 from ..toolloop import ask_with_input
 from .connect import DemoServer, connect, connect_parser, parse_connect_line
 from .display import LiveView, OnScreen, show_final
-from .options import chat_arguments, interpolate, magic_options, split_options
+from .options import chat_arguments, interpolate, magic_options, parse_line, split_options
 from .tools import TOOL_STEPS, named_tools, tools_listing
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class ChatMagics(Magics):
             options, text = split_options(self.chat, line)
         else:
             options, text = line, cell
-        args = parse_argstring(self.chat, options)
+        args = parse_line(self.chat, options)
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"-o needs a variable name, not {args.out!r}")
         text, parts = self._message(text, args, local_ns)
@@ -93,7 +93,7 @@ class ChatMagics(Magics):
     @argument("--max-tokens", type=int, metavar="N", help="tokens a message may take (0: no limit)")
     def chat_context(self, line: str) -> None:
         """Set how kernel values go into messages; with no options, show the settings."""
-        args = parse_argstring(self.chat_context, line)
+        args = parse_line(self.chat_context, line)
         context, budget = self.session.context, self.session.budget
         if args.max_context is not None:
             context.max_chars = _positive("--max-context", args.max_context)
@@ -150,7 +150,7 @@ class ChatMagics(Magics):
         """Show the conversation so far, rendered (sanitized HTML) with a plain-text twin; with
         --json, return it as a list of dicts (id, user, reply, and where each reply came from:
         see `Turn.provenance`)."""
-        args = parse_argstring(self.chat_history, line)
+        args = parse_line(self.chat_history, line)
         turns = self._chat().history
         if args.last is not None:
             turns = turns[-args.last :] if args.last > 0 else []

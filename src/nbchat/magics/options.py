@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import re
-from argparse import ArgumentParser
+from argparse import ArgumentParser, Namespace
 from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
 
 from ..budget import Part
 from ..errors import TemplateError
 from ..template import expand
 
-__all__ = ["chat_arguments", "chat_lines", "interpolate", "magic_options", "split_options"]
+__all__ = [
+    "chat_arguments",
+    "chat_lines",
+    "interpolate",
+    "magic_options",
+    "parse_line",
+    "split_options",
+]
 
 
 def magic_options(func: Any) -> Any:
@@ -23,6 +30,17 @@ def magic_options(func: Any) -> Any:
     func = magic_arguments()(func)
     func.parser.allow_abbrev = False  # read at parse time; IPython's parser takes no such argument
     return func
+
+
+def parse_line(magic: Any, line: str) -> Namespace:
+    """The options on a magic's line (`magic`: a MagicArgumentParser, or a magic decorated
+    with `magic_options`). A quote left open is a UsageError that says so (the line splits as
+    a shell does), without quoting the line."""
+    parser: MagicArgumentParser = getattr(magic, "parser", magic)
+    try:
+        return parser.parse_argstring(line)
+    except ValueError as exc:  # shlex: "No closing quotation"
+        raise UsageError(f"{exc} in the options: close the quote or remove it") from None
 
 
 def chat_arguments(func: Any) -> Any:

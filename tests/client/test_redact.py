@@ -1,0 +1,93 @@
+"""The masker itself, on generated text: every form and mix is caught wherever a stream splits
+it, and text without a secret passes through whole."""
+
+from __future__ import annotations
+
+import base64
+import random
+import secrets
+
+import pytest
+from leaks import assert_no_secret
+
+from nbchat.redact import Redactor, StreamMask
+
+WORDS = ["the", "key", "sk", "-", "&", "&amp;", "%", "%2", "\\", "\\u00", "R&D", "100%", "a\\b"]
+
+
+def _one_char(char: str, rng: random.Random) -> str:
+    """`char` as itself or as one of the encodings a renderer or a decoder resolves."""
+    code = ord(char)
+    encoded = [f"&#{code};", f"&#x{code:x};", f"&#X{code:X};", f"%{code:02x}", f"%{code:02X}"]
+    return rng.choice([char, *encoded, f"\\u{code:04x}", f"\\x{code:02x}"])
+
+
+def _hidden(secret: str, rng: random.Random) -> str:
+    """The secret in one of its whole forms, or written in a random mix, char by char."""
+    data = secret.encode()
+    whole = [
+        secret,
+        data.hex(),
+        base64.b64encode(b"Bearer " + data).decode(),
+        base64.b64encode(b"x" * rng.randrange(3) + data).decode(),
+        repr(secret),
+    ]
+    if rng.random() < 0.5:
+        return rng.choice(whole)
+    return "".join(_one_char(char, rng) for char in secret)
+
+
+def _text(rng: random.Random, secret: str | None) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randrange(1, 12))]
+    if secret is not None:
+        words.insert(rng.randrange(len(words) + 1), _hidden(secret, rng))
+    return " ".join(words)
+
+
+def _streamed(text: str, mask: StreamMask, rng: random.Random) -> str:
+    pieces, at = [], 0
+    while at < len(text):
+        size = rng.choice([1, 1, 2, 3, 7, 40])
+        pieces.append(mask.feed(text[at : at + size]))
+        at += size
+    return "".join(pieces) + mask.flush()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_secret_in_any_form_or_mix_never_survives_a_stream(seed: int) -> None:
+    rng = random.Random(seed)
+    secret = f"sk-{secrets.token_urlsafe(18)}"
+    redact = Redactor([secret])
+    for _ in range(50):
+        text = _text(rng, secret)
+        shown = _streamed(text, StreamMask(redact), rng)
+        assert_no_secret(shown, secret)
+        assert_no_secret(redact(text), secret)
+        assert "***" in shown
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_text_without_a_secret_passes_through_a_stream_unchanged(seed: int) -> None:
+    rng = random.Random(seed)
+    redact = Redactor([f"sk-{secrets.token_urlsafe(18)}"])
+    for _ in range(50):
+        text = _text(rng, None)
+        assert _streamed(text, StreamMask(redact), rng) == text
+        assert redact(text) == text
+
+
+def test_a_stream_holds_back_only_what_could_start_a_secret() -> None:
+    mask = StreamMask(Redactor(["sk-live-0123"]))
+    assert mask.feed("answer: s") == "answer: "
+    assert mask.feed("k") == ""
+    assert mask.feed("y is blue") == "sky is blue"
+    assert mask.feed(" &#11") == " "  # a character reference may be coming
+    assert mask.feed("5;k-live-01") == ""
+    assert mask.feed("23!") == "***!"
+
+
+def test_an_empty_redactor_changes_nothing() -> None:
+    redact = Redactor([None, "", "abc"])  # too short to be a secret
+    assert not redact
+    assert redact("abc &#97;bc") == "abc &#97;bc"
+    assert redact.pending("ab") == 0
