@@ -194,8 +194,10 @@ def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:
 
 
 def _unset(name: str) -> str:
-    # A value that does not look like a variable name may be the token itself: not shown.
-    shown = name if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) else "(not shown)"
+    # A value that does not look like a variable name may be the token itself: not shown
+    # (names are upper case, with few digits; tokens are mixed case or full of digits).
+    looks_like_a_name = re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) and sum(map(str.isdigit, name)) <= 4
+    shown = name if looks_like_a_name else "(not shown)"
     return (
         f"the environment variable {shown} is not set; --token-env takes the name of the "
         "variable that holds the token (like AGENTS_TOKEN), never the token"
