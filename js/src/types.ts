@@ -26,7 +26,8 @@ export interface ErrorInfo {
   message: string;
 }
 
-export type Status = "streaming" | "complete" | "error" | "incomplete" | "stopped";
+/** "interrupted": the kernel went away while the reply streamed (shown by the view only). */
+export type Status = "streaming" | "complete" | "error" | "incomplete" | "stopped" | "interrupted";
 
 /** A citation the server attached to a reply. */
 export interface Source {

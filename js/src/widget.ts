@@ -3,13 +3,17 @@
  *
  * DOM hooks for tests (stable; keep them when restyling):
  *   [data-testid="nbchat"]               the widget root (role="region", aria-label="Chat");
- *                                        data-status="streaming" while this widget sends, else "idle"
+ *                                        data-status="streaming" while this widget sends,
+ *                                        "disconnected" once the kernel went away (restart, death:
+ *                                        controls off, [data-testid="notice"] says to re-run the
+ *                                        cell), else "idle"
  *   [data-testid="transcript"]           the message list (role="log"); follows the newest
  *                                        message while scrolled to the bottom (follow.ts)
  *   [data-testid="jump-to-latest"]       "Jump to latest" button, shown when scrolled up
  *   [data-testid="message-user"]         a user turn;       data-turn, data-status
  *   [data-testid="message-assistant"]    an assistant turn; data-turn, data-status
- *                                        (streaming | complete | error | incomplete | stopped)
+ *                                        (streaming | complete | error | incomplete | stopped
+ *                                        | interrupted: cut off by a disconnection, with its text)
  *   [data-testid="streaming"]            streaming indicator inside a live assistant message
  *   [data-testid="tool-card"]            a tool call; data-state (see toolcard.ts toolState):
  *                                        pending | running | done | error | denied | cancelled
@@ -48,7 +52,9 @@ import { Mentions } from "./mentions";
 import {
   assistantMessage,
   button,
+  DISCONNECTED,
   el,
+  interruptedBox,
   messageFrame,
   reasoningBox,
   streamingIndicator,
@@ -74,6 +80,9 @@ const raf: (cb: () => void) => void =
 export class ChatView {
   readonly root: HTMLElement;
   private readonly title: HTMLElement;
+  private readonly header: HTMLElement;
+  private readonly form: HTMLFormElement;
+  private disconnected = false; // the kernel went away: nothing more comes or goes
   private readonly transcript: HTMLElement;
   private readonly committedList: HTMLElement;
   private readonly liveList: HTMLElement;
@@ -106,7 +115,7 @@ export class ChatView {
     this.root.setAttribute("role", "region");
     this.root.setAttribute("aria-label", "Chat");
 
-    const header = el("div", "nbchat-header");
+    const header = (this.header = el("div", "nbchat-header"));
     this.title = el("div", "nbchat-title");
     const newButton = button("New conversation", "nbchat-new", "New");
     newButton.addEventListener("click", () => this.post({ type: "new" }));
@@ -141,7 +150,7 @@ export class ChatView {
     this.follower = new Follower(this.transcript, jump, [this.committedList, this.liveList]);
     this.cleanups.push(() => this.follower.dispose());
 
-    const form = document.createElement("form");
+    const form = (this.form = document.createElement("form"));
     form.className = "nbchat-input";
     this.input = document.createElement("textarea");
     this.input.rows = 2;
@@ -186,6 +195,11 @@ export class ChatView {
     this.listen("msg:custom", (msg: KernelMessage | ContextMessage | WireDelta) =>
       this.onKernelMessage(Array.isArray(msg) ? parseKernelMessage(msg) : msg),
     );
+    // The widget manager marks every model's comm dead when the kernel restarts (JupyterLab and
+    // Notebook 7 also when it died and the server restarted it); the model closes when the
+    // kernel closes the widget. No message says so in the comm itself.
+    this.listen("comm_live_update", () => this.disconnect());
+    this.listen("comm:close", () => this.disconnect());
 
     this.showTitle();
     this.showStatus();
@@ -231,7 +245,7 @@ export class ChatView {
   private submit(): void {
     const text = this.input.value;
     const context = this.mentions.names();
-    if ((!text.trim() && !context.length) || this.model.get("status") === "streaming") return;
+    if ((!text.trim() && !context.length) || this.model.get("status") === "streaming" || this.disconnected) return;
     if (this.editing !== null) this.post({ type: "regenerate", turn: this.editing, text });
     else this.post(context.length ? { type: "send", text, context } : { type: "send", text });
     this.prompts.add(text);
@@ -300,12 +314,36 @@ export class ChatView {
   }
 
   private showStatus(): void {
-    const streaming = this.model.get("status") === "streaming";
-    this.root.dataset.status = streaming ? "streaming" : "idle";
+    const streaming = !this.disconnected && this.model.get("status") === "streaming";
+    this.root.dataset.status = this.disconnected ? "disconnected" : streaming ? "streaming" : "idle";
     this.stopButton.hidden = !streaming;
-    this.sendButton.disabled = streaming;
+    this.sendButton.disabled = streaming || this.disconnected;
     this.imagesToggle.checked = Boolean(this.model.get("allow_remote_images"));
-    placeActions(this.committedList, streaming);
+    placeActions(this.committedList, streaming || this.disconnected);
+  }
+
+  /** The kernel went away: the replies that were streaming keep the text that arrived and say
+   * what happened; the controls that need the kernel are off, and the notice says how to
+   * reconnect (a new kernel has no widget: running the cell makes a new one). */
+  private disconnect(): void {
+    if (this.disconnected) return;
+    if (this.dirty.size) this.renderLive(); // what arrived last, not yet drawn
+    this.disconnected = true;
+    for (const view of this.liveViews.values()) {
+      view.assistant.dataset.status = "interrupted";
+      view.assistant.removeAttribute("aria-busy");
+      view.assistant.querySelector('[data-testid="streaming"]')?.remove();
+      view.assistant.append(interruptedBox());
+    }
+    const controls = [this.header, this.form].flatMap((part) =>
+      Array.from(part.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
+        "button, input, select, textarea",
+      )),
+    );
+    for (const control of controls) control.disabled = true;
+    showNotice(this.notice, DISCONNECTED);
+    this.showStatus();
+    this.follower.update();
   }
 
   /** With nothing to show, say what to do and who answers. */
@@ -375,7 +413,7 @@ export class ChatView {
   private onKernelMessage(
     msg: KernelMessage | ContextMessage | ExportReply | { type: "front_end" },
   ): void {
-    if (msg.type === "front_end") return; // the loader's (loader.ts)
+    if (msg.type === "front_end" || this.disconnected) return; // the loader's (loader.ts)
     if (msg.type === "export") return saveFile(msg);
     if (msg.type === "variables") return this.mentions.setVariables(msg.items);
     if (msg.type === "refused") return this.onRefused(msg);

@@ -57,3 +57,7 @@ def test_keyboard_and_new_in_notebook7(nb: Notebook, server: ServerHandle) -> No
 
 def test_follows_the_conversation_in_notebook7(nb: Notebook, server: ServerHandle) -> None:
     test_panel.test_follows_the_conversation(nb, server)
+
+
+def test_kernel_restart_while_streaming_in_notebook7(nb: Notebook, server: ServerHandle) -> None:
+    test_panel.test_kernel_gone_while_streaming(nb, server, "restart")

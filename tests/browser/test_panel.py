@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from nbchat.server import ServerHandle
@@ -290,3 +291,37 @@ def test_math_quotes_and_code_stand_out_in_both_themes(
     assert contrast() > 0.02
     notebook.set_theme(DARK)
     assert contrast() > 0.02
+
+
+# How the kernel goes away under a streaming reply: restarted from JupyterLab (the command the
+# Kernel menu runs), or dead (the server notices and starts a new one).
+_RESTART = "() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()"
+
+
+@pytest.mark.parametrize("how", ["restart", "death"])
+def test_kernel_gone_while_streaming(notebook: Notebook, server: ServerHandle, how: str) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    reply = panel.send("/stream 600 20 40")  # ~24 s of reply
+    shown = panel.wait_grown(200)
+    if how == "restart":
+        notebook.page.evaluate(_RESTART)
+    else:
+        notebook.start_cell(1, "import os\nos._exit(1)")
+
+    expect(panel.root).to_have_attribute("data-status", "disconnected")
+    expect(reply).to_have_attribute("data-status", "interrupted")
+    expect(reply.locator('[data-testid="streaming"]')).to_have_count(0)
+    assert len(ChatPanel.text(reply)) >= shown  # the partial text stays
+    expect(reply.locator('[data-testid="error"]')).to_contain_text("Re-run the cell")
+    expect(panel.root.locator('[data-testid="notice"]')).to_contain_text("Re-run the cell")
+    expect(panel.stop_button).to_be_hidden()
+    expect(panel.send_button).to_be_disabled()
+    expect(panel.input).to_be_disabled()
+
+    if how == "death":  # JupyterLab says so in a dialog as well
+        notebook.page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()
+    # Running the cell again gives a working panel on the new kernel.
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    expect(panel.root).to_have_attribute("data-status", "idle")
+    panel.wait_finished(panel.send("/echo back"))
+    expect(panel.replies.last.locator(".nbchat-markdown")).to_have_text("back")
