@@ -121,7 +121,7 @@ export type ViewMessage =
   | { type: "stop" }
   | { type: "regenerate"; turn: string; text?: string }
   | { type: "new" }
-  | { type: "export"; format: "markdown" | "html" | "json" }
+  | { type: "export"; format: "markdown" | "html" | "json"; request: string }
   | { type: "decide"; id: string; approved: boolean };
 
 export interface WidgetState {

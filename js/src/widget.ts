@@ -41,7 +41,7 @@
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { placeActions } from "./actions";
 import { attachedContext, notice, showNotice } from "./context";
-import { downloadControl, saveFile, type ExportReply } from "./download";
+import { downloadControl, ExportRequests, saveFile, type ExportReply } from "./download";
 import { Follower } from "./follow";
 import { PromptHistory } from "./history";
 import { keepKeys } from "./keys";
@@ -98,6 +98,7 @@ export class ChatView {
   private readonly prompts: PromptHistory;
   private editing: string | null = null; // the turn whose message is being edited
   private readonly live = new LiveTurns();
+  private readonly exports = new ExportRequests();
   private readonly liveViews = new Map<string, LiveView>();
   private readonly dirty = new Set<string>();
   private shownIds: string[] = [];
@@ -129,7 +130,9 @@ export class ChatView {
       this.model.save_changes();
     });
     toggleLabel.append(this.imagesToggle, " Load images");
-    const download = downloadControl((format) => this.post({ type: "export", format }));
+    const download = downloadControl((format) =>
+      this.post({ type: "export", format, request: this.exports.open() }),
+    );
     header.append(this.title, toggleLabel, download, newButton);
 
     this.transcript = el("div", "nbchat-transcript");
@@ -414,7 +417,10 @@ export class ChatView {
     msg: KernelMessage | ContextMessage | ExportReply | { type: "front_end" },
   ): void {
     if (msg.type === "front_end" || this.disconnected) return; // the loader's (loader.ts)
-    if (msg.type === "export") return saveFile(msg);
+    if (msg.type === "export") {
+      if (this.exports.take(msg)) saveFile(msg); // else another view asked
+      return;
+    }
     if (msg.type === "variables") return this.mentions.setVariables(msg.items);
     if (msg.type === "refused") return this.onRefused(msg);
     const outcome = this.live.apply(msg);

@@ -258,16 +258,49 @@ def test_saved_notebook_is_small_and_reads_without_a_kernel(
         context.close()
 
 
-def test_download_button_saves_the_transcript(notebook: Notebook, server: ServerHandle) -> None:
+# Counts the files the page saves (a download link clicked), synchronously with the click.
+_COUNT_SAVES = """() => {
+    window.nbchatSaves = 0;
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+        if (this.download) window.nbchatSaves += 1;
+        return click.call(this);
+    };
+}"""
+
+
+def test_download_button_saves_once_per_click(notebook: Notebook, server: ServerHandle) -> None:
     panel = ChatPanel.create(notebook, server.url, **CHATS)
-    panel.wait_finished(panel.send("/echo for the record"))
-    panel.root.get_by_role("combobox", name="Download format").select_option("html")
-    with notebook.page.expect_download() as info:
-        panel.root.get_by_role("button", name="Download transcript").click()
-    download = info.value
-    assert download.suggested_filename == "chat.html"
-    page = Path(download.path()).read_text()
-    assert "default-src 'none'" in page and "for the record" in page
+    for i in range(3):  # each finished turn updates the output, and JupyterLab re-renders it
+        panel.wait_finished(panel.send(f"/echo for the record {i}"))
+    second = ChatPanel(notebook.run_cell(1, "w").locator('[data-testid="nbchat"]'))
+    expect(second.replies).to_have_count(3)
+    page = notebook.page
+    page.evaluate(_COUNT_SAVES)
+    downloads: list[str] = []
+    page.on("download", lambda download: downloads.append(download.suggested_filename))
+
+    def download(view: ChatPanel, format: str) -> Path:
+        view.root.get_by_role("combobox", name="Download format").select_option(format)
+        before = page.evaluate("() => window.nbchatSaves")
+        with page.expect_download() as info:
+            view.root.get_by_role("button", name="Download transcript").click()
+        assert page.evaluate("() => window.nbchatSaves") == before + 1  # one file per click
+        return Path(info.value.path())
+
+    saved = download(panel, "html").read_text()
+    assert "default-src 'none'" in saved and "for the record 2" in saved
+    assert "# Chat" in download(panel, "markdown").read_text()
+    assert json.loads(download(panel, "json").read_text())["messages"][-1]["text"] == (
+        "for the record 2"
+    )
+    reply = panel.send("/stream 300 20 20")
+    panel.wait_grown(100)
+    download(panel, "markdown")  # while a reply streams
+    download(second, "markdown")  # from the other view
+    panel.wait_finished(reply)
+    assert downloads == ["chat.html", "chat.md", "chat.json", "chat.md", "chat.md"]
+    assert page.evaluate("() => window.nbchatSaves") == 5
 
 
 def test_math_quotes_and_code_stand_out_in_both_themes(
