@@ -160,9 +160,8 @@ export class ChatView {
     this.input.placeholder = "Message (Enter to send, Shift+Enter for a new line)";
     this.input.setAttribute("aria-label", "Message");
     this.input.addEventListener("keydown", (event) => this.onKey(event));
-    this.prompts = new PromptHistory(
-      (this.model.get("messages") ?? []).filter((m) => m.role === "user").map((m) => m.text),
-    );
+    this.prompts = new PromptHistory();
+    for (const message of this.messages) if (message.role === "user") this.prompts.addTurn(message.turn, message.text);
     this.editNote = el("div", "nbchat-edit-note", "Editing your last message: Enter resends it, Esc cancels.");
     this.editNote.dataset.testid = "edit-note";
     this.editNote.hidden = true;
@@ -430,6 +429,8 @@ export class ChatView {
     }
     if (outcome === "ignored") return;
     if (msg.type === "sync") {
+      for (const m of msg.messages) if (m.role === "user") this.prompts.addTurn(m.turn, m.text);
+      for (const turn of msg.live) this.prompts.addTurn(turn.turn, turn.user);
       if (applyTail(this.messages, msg.base, msg.messages)) this.showCommitted();
       else this.requestSync(); // a reply to a view that has more than this one
       for (const turn of [...this.liveViews.keys()]) if (!this.live.turns.has(turn)) this.dropLive(turn);
@@ -439,6 +440,7 @@ export class ChatView {
       this.showCommitted();
       this.dropLive(msg.turn);
     } else {
+      if (msg.type === "turn_start") this.prompts.addTurn(msg.turn, msg.user);
       this.dirty.add(msg.turn);
     }
     this.schedule();

@@ -231,6 +231,28 @@ def test_prompt_history_and_empty_state(notebook: Notebook, server: ServerHandle
     expect(empty).to_contain_text("chats · model demo")
 
 
+def test_prompt_sent_just_before_a_reload_is_recalled(
+    notebook: Notebook, server: ServerHandle
+) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    panel.wait_finished(panel.send("/echo one"))
+    notebook.save()  # the panel's output, for the reloaded page
+    panel.input.click()
+    panel.input.fill("/stream 1000 20 30")  # still streaming when the page is back
+    panel.input.press("Enter")
+    notebook.reload()
+
+    reopened = ChatPanel(notebook.output(0).locator('[data-testid="nbchat"]'))
+    expect(reopened.replies).to_have_count(2)
+    reopened.input.click()
+    notebook.page.keyboard.press("ArrowUp")
+    expect(reopened.input).to_have_value("/stream 1000 20 30")
+    notebook.page.keyboard.press("ArrowUp")
+    expect(reopened.input).to_have_value("/echo one")
+    reopened.stop_button.click()
+    reopened.wait_finished(reopened.replies.last, "stopped")
+
+
 def test_saved_notebook_is_small_and_reads_without_a_kernel(
     notebook: Notebook, server: ServerHandle, lab: JupyterLab, browser: Browser
 ) -> None:
