@@ -40,7 +40,8 @@ def free_port() -> int:
 
 class JupyterLab:
     """Start, reach and stop one JupyterLab server rooted at ``base / "root"``; with
-    ``app="notebook"``, a Notebook 7 server (same front-end components, other page layout)."""
+    ``app="notebook"``, a Notebook 7 server (same front-end components, other page layout);
+    with ``app="nbclassic"``, the classic notebook (its own front end, at /nbclassic/)."""
 
     def __init__(self, base: Path, app: str = "jupyterlab") -> None:
         self.app = app
@@ -90,6 +91,8 @@ class JupyterLab:
             *(
                 ["--JupyterNotebookApp.expose_app_in_browser=True"]
                 if self.app == "notebook"
+                else []
+                if self.app == "nbclassic"
                 else [
                     "--LabApp.news_url=None",
                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -188,4 +191,6 @@ class JupyterLab:
         """URL opening ``name`` in a fresh workspace (``reset`` drops the previous layout)."""
         if self.app == "notebook":
             return f"{self.url}/notebooks/{name}?token={self.token}"
+        if self.app == "nbclassic":
+            return f"{self.url}/nbclassic/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
