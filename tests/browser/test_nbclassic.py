@@ -59,14 +59,25 @@ def nbclassic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
         server.stop()
 
 
-def test_code_blocks_stand_out_in_nbclassic(
-    nbclassic: JupyterLab, page: Page, page_log: PageLog, server: ServerHandle
-) -> None:
-    name = nbclassic.write_notebook("code_blocks.ipynb", [""])
-    notebook = ClassicNotebook(page, nbclassic, name).open()
+@pytest.fixture
+def classic(
+    request: pytest.FixtureRequest, nbclassic: JupyterLab, page: Page, page_log: PageLog
+) -> Iterator[ClassicNotebook]:
+    name = nbclassic.write_notebook(f"{request.node.name}.ipynb", [""])
+    yield ClassicNotebook(page, nbclassic, name).open()
+    nbclassic.shutdown_kernels()
+    assert page_log.page_errors == [], "uncaught errors in the page"
+
+
+def _panel(notebook: ClassicNotebook, server: ServerHandle) -> ChatPanel:
     output = notebook.run_cell(0, widget_code(server.url, **CHATS))
     panel = ChatPanel(output.locator('[data-testid="nbchat"]'))
     expect(panel.root).to_be_visible()
+    return panel
+
+
+def test_code_blocks_stand_out_in_nbclassic(classic: ClassicNotebook, server: ServerHandle) -> None:
+    panel = _panel(classic, server)
     reply = panel.send("/echo Here:\n\n```python\nx = 1\n```\n")
     panel.wait_finished(reply)
 
@@ -80,5 +91,17 @@ def test_code_blocks_stand_out_in_nbclassic(
     )
     # nbclassic's `div.output_area pre` rules (margin, padding, border) do not reach it either.
     assert code.evaluate("p => getComputedStyle(p).borderTopWidth") == "0px"
-    nbclassic.shutdown_kernels()
-    assert page_log.page_errors == [], "uncaught errors in the page"
+
+
+def test_kernel_restart_while_streaming_in_nbclassic(
+    classic: ClassicNotebook, server: ServerHandle
+) -> None:
+    panel = _panel(classic, server)
+    reply = panel.send("/stream 600 20 40")
+    shown = panel.wait_grown(200)
+    classic.page.evaluate("() => Jupyter.notebook.kernel.restart()")
+    expect(panel.root).to_have_attribute("data-status", "disconnected")
+    expect(reply).to_have_attribute("data-status", "interrupted")
+    assert len(ChatPanel.text(reply)) >= shown
+    expect(reply.locator('[data-testid="error"]')).to_contain_text("Re-run the cell")
+    expect(panel.send_button).to_be_disabled()
