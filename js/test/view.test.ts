@@ -439,6 +439,56 @@ describe("ChatView", () => {
     saved.dispose();
   });
 
+  it("ends a streaming reply as interrupted, with its text, when the kernel goes away", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.set("status", "streaming");
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "Tell me", text: "", tool_calls: [] });
+    model.kernel(["delta", 2, "t1", "Half an ans"]);
+    model.emit("comm_live_update"); // the widget manager: the kernel restarted
+    const reply = $('[data-testid="message-assistant"]')!;
+    expect(reply.dataset.status).toBe("interrupted");
+    expect(reply.textContent).toContain("Half an ans");
+    expect(reply.querySelector('[data-testid="streaming"]')).toBeNull();
+    expect(reply.querySelector('[data-testid="error"]')?.textContent).toContain("Re-run the cell");
+    expect(view.root.dataset.status).toBe("disconnected");
+    expect($('[data-testid="notice"]')?.textContent).toContain("Re-run the cell");
+    expect($('button[aria-label="Stop"]')?.hidden).toBe(true);
+    for (const control of $$("textarea, button.nbchat-send, button.nbchat-new, select")) {
+      expect((control as HTMLButtonElement).disabled).toBe(true);
+    }
+    model.kernel(["delta", 3, "t1", "wer"]); // nothing more is taken
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reply.textContent).not.toContain("Half an answer");
+  });
+
+  it("saves an export only in the view that asked for it, once", () => {
+    const second = new ChatView(model as never);
+    const saved: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push(this.download);
+    });
+    const createObjectURL = URL.createObjectURL;
+    const revokeObjectURL = URL.revokeObjectURL;
+    URL.createObjectURL = () => "blob:test";
+    URL.revokeObjectURL = () => undefined;
+    try {
+      second.root.querySelector<HTMLButtonElement>('button[aria-label="Download transcript"]')!.click();
+      const request = lastSent();
+      expect(request).toMatchObject({ type: "export", format: "markdown" });
+      const reply = { type: "export", filename: "chat.md", mime: "text/markdown", text: "# Chat" };
+      model.kernel({ ...reply, request: "someone else's" } as never);
+      expect(saved).toEqual([]);
+      model.kernel({ ...reply, request: (request as { request: string }).request } as never);
+      model.kernel({ ...reply, request: (request as { request: string }).request } as never);
+      expect(saved).toEqual(["chat.md"]); // every view got it; the one that asked saved it, once
+    } finally {
+      click.mockRestore();
+      URL.createObjectURL = createObjectURL;
+      URL.revokeObjectURL = revokeObjectURL;
+      second.dispose();
+    }
+  });
+
   it("removes its listeners when disposed", () => {
     expect(model.listeners()).toBeGreaterThan(0);
     view.dispose();
