@@ -83,6 +83,7 @@ export class ChatView {
   private readonly header: HTMLElement;
   private readonly form: HTMLFormElement;
   private disconnected = false; // the kernel went away: nothing more comes or goes
+  private hosted = false; // the host element has been in the page (see abandoned())
   private readonly transcript: HTMLElement;
   private readonly committedList: HTMLElement;
   private readonly liveList: HTMLElement;
@@ -110,7 +111,11 @@ export class ChatView {
     runningSince: new Map(),
   };
 
-  constructor(private readonly model: Model) {
+  /** `host`: the element anywidget renders the view into. */
+  constructor(
+    private readonly model: Model,
+    private readonly host?: HTMLElement,
+  ) {
     this.root = el("div", "nbchat");
     this.root.dataset.testid = "nbchat";
     this.root.setAttribute("role", "region");
@@ -211,6 +216,21 @@ export class ChatView {
 
   dispose(): void {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+
+  /** Whether this view was left behind, and then dispose it. JupyterLab and Notebook 7 render
+   * an updated output (the transcript after each turn, `update_display`) with a new view and
+   * empty the output node without removing the old one (the widget renderer's `renderModel` in
+   * @jupyter-widgets/jupyterlab-manager): its host leaves its parent for good while the model
+   * still talks to it. Left listening, every such view would render each later reply unseen. */
+  private abandoned(): boolean {
+    if (!this.host) return false;
+    if (this.host.parentNode) this.hosted = true;
+    else if (this.hosted) {
+      this.dispose();
+      return true;
+    }
+    return false;
   }
 
   private listen(event: string, handler: (...args: any[]) => void): void {
@@ -363,6 +383,7 @@ export class ChatView {
 
   /** Render committed messages, appending when the list only grew. */
   private showCommitted(): void {
+    if (this.abandoned()) return;
     const messages = this.messages;
     const grew =
       messages.length >= this.shownIds.length && this.shownIds.every((id, i) => messages[i].id === id);
@@ -415,7 +436,7 @@ export class ChatView {
   private onKernelMessage(
     msg: KernelMessage | ContextMessage | ExportReply | { type: "front_end" },
   ): void {
-    if (msg.type === "front_end" || this.disconnected) return; // the loader's (loader.ts)
+    if (msg.type === "front_end" || this.disconnected || this.abandoned()) return; // front_end: loader.ts
     if (msg.type === "export") {
       if (this.exports.take(msg)) saveFile(msg); // else another view asked
       return;
@@ -516,7 +537,7 @@ export class ChatView {
 }
 
 function render({ model, el }: RenderProps<WidgetState>): () => void {
-  const view = new ChatView(model);
+  const view = new ChatView(model, el);
   el.append(view.root);
   return () => {
     view.dispose();

@@ -489,6 +489,23 @@ describe("ChatView", () => {
     }
   });
 
+  it("stops listening once its output node was emptied without removing it", () => {
+    const output = document.createElement("div");
+    const host = document.createElement("div");
+    output.append(host);
+    document.body.append(output);
+    const before = model.listeners();
+    const left = new ChatView(model as never, host);
+    host.append(left.root);
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    expect(model.listeners()).toBeGreaterThan(before);
+    // JupyterLab re-renders an updated output: a new view, the old host dropped from the node.
+    output.textContent = "Loading widget...";
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", tool_calls: [] });
+    expect(model.listeners()).toBe(before);
+    output.remove();
+  });
+
   it("removes its listeners when disposed", () => {
     expect(model.listeners()).toBeGreaterThan(0);
     view.dispose();

@@ -325,6 +325,33 @@ def test_download_button_saves_once_per_click(notebook: Notebook, server: Server
     assert page.evaluate("() => window.nbchatSaves") == 5
 
 
+# How many views listen to the panel's widget model for custom messages: the handlers added
+# through anywidget's model proxy, which registers them with the view as context (found through
+# the output's widget renderer and its widget manager).
+_LISTENING_VIEWS = """async () => {
+    const area = window.jupyterapp.shell.currentWidget.content.widgets[0].outputArea;
+    const renderer = area.widgets[0].widgets[1];
+    const manager = await renderer._manager.promise;
+    const spec = area.model.get(0).data['application/vnd.jupyter.widget-view+json'];
+    const model = await manager.get_model(spec.model_id);
+    return model._events['msg:custom'].filter(handler => handler.context).length;
+}"""
+
+
+def test_views_left_behind_stop_listening(notebook: Notebook, server: ServerHandle) -> None:
+    """Each finished turn updates the output (its transcript), and JupyterLab renders it with a
+    new view without removing the old one: the old ones must not go on rendering every reply."""
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    for text in ("one", "two", "three"):
+        panel.wait_finished(panel.send(f"/echo {text}"))
+    panel.wait_finished(panel.send("/stream 50 20 10"))
+    # One more message to every view (a download's answer), after the last output update.
+    with notebook.page.expect_download():
+        panel.root.get_by_role("button", name="Download transcript").click()
+    assert notebook.page.evaluate(_LISTENING_VIEWS) == 1
+    expect(panel.replies).to_have_count(4)
+
+
 def test_math_quotes_and_code_stand_out_in_both_themes(
     notebook: Notebook, server: ServerHandle, page_log: PageLog
 ) -> None:
