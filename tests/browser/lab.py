@@ -7,6 +7,7 @@ JupyterLab settings never leak into the tests; the lab extensions installed in t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -121,6 +123,17 @@ class JupyterLab:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"JupyterLab not up after {STARTUP_TIMEOUT}s:\n{self.log_tail()}")
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, base: Path, app: str = "jupyterlab") -> Iterator[JupyterLab]:
+        """A started server, stopped on leaving the block."""
+        server = cls(base, app)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
     def stop(self) -> None:
         """Shut down through the REST API (kernels included), then make sure the process is gone."""

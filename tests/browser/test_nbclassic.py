@@ -51,12 +51,8 @@ class ClassicNotebook:
 
 @pytest.fixture(scope="module")
 def nbclassic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    server = JupyterLab(tmp_path_factory.mktemp("nbclassic"), app="nbclassic")
-    server.start()
-    try:
+    with JupyterLab.running(tmp_path_factory.mktemp("nbclassic"), "nbclassic") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -21,12 +21,8 @@ from .notebook import Notebook
 
 @pytest.fixture(scope="module")
 def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    server = JupyterLab(tmp_path_factory.mktemp("notebook7"), app="notebook")
-    server.start()
-    try:
+    with JupyterLab.running(tmp_path_factory.mktemp("notebook7"), "notebook") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
