@@ -40,6 +40,7 @@
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { placeActions } from "./actions";
+import { watchKernel } from "./connection";
 import { attachedContext, notice, showNotice } from "./context";
 import { downloadControl, ExportRequests, saveFile, type ExportReply } from "./download";
 import { Follower } from "./follow";
@@ -202,11 +203,7 @@ export class ChatView {
     this.listen("msg:custom", (msg: KernelMessage | ContextMessage | WireDelta) =>
       this.onKernelMessage(Array.isArray(msg) ? parseKernelMessage(msg) : msg),
     );
-    // The widget manager marks every model's comm dead when the kernel restarts (JupyterLab and
-    // Notebook 7 also when it died and the server restarted it); the model closes when the
-    // kernel closes the widget. No message says so in the comm itself.
-    this.listen("comm_live_update", () => this.disconnect());
-    this.listen("comm:close", () => this.disconnect());
+    this.cleanups.push(watchKernel(this.model, () => this.disconnect()));
 
     this.showTitle();
     this.showStatus();

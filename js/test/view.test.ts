@@ -461,6 +461,30 @@ describe("ChatView", () => {
     expect(reply.textContent).not.toContain("Half an answer");
   });
 
+  it("ends a streaming reply when JupyterLab's kernel connection says the kernel is dead", async () => {
+    const slots: Array<(sender: unknown, status: string) => void> = [];
+    const statusChanged = {
+      connect: (slot: (sender: unknown, status: string) => void) => slots.push(slot) > 0,
+      disconnect: (slot: (sender: unknown, status: string) => void) => slots.splice(slots.indexOf(slot), 1).length > 0,
+    };
+    const other = new FakeModel();
+    (other as unknown as { widget_manager: unknown }).widget_manager = { kernel: { statusChanged } };
+    const watched = new ChatView(other as never);
+    try {
+      other.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+      other.set("status", "streaming");
+      other.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "So far", tool_calls: [] });
+      for (const slot of [...slots]) slot(null, "busy");
+      expect(watched.root.dataset.status).toBe("streaming");
+      for (const slot of [...slots]) slot(null, "dead"); // shut down
+      expect(watched.root.dataset.status).toBe("disconnected");
+      expect(watched.root.querySelector('[data-testid="message-assistant"]')?.getAttribute("data-status")).toBe("interrupted");
+    } finally {
+      watched.dispose();
+    }
+    expect(slots).toHaveLength(0); // disposing stops watching
+  });
+
   it("saves an export only in the view that asked for it, once", () => {
     const second = new ChatView(model as never);
     const saved: string[] = [];

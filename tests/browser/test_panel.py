@@ -375,18 +375,22 @@ def test_math_quotes_and_code_stand_out_in_both_themes(
     assert contrast() > 0.02
 
 
-# How the kernel goes away under a streaming reply: restarted from JupyterLab (the command the
-# Kernel menu runs), or dead (the server notices and starts a new one).
-_RESTART = "() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()"
+# How the kernel goes away under a streaming reply: restarted or shut down from JupyterLab (what
+# the Kernel menu runs), or dead (the server notices and starts a new one).
+_SESSION = "window.jupyterapp.shell.currentWidget.sessionContext"
+_RESTART = f"() => {_SESSION}.restartKernel()"
+_SHUT_DOWN = f"() => {_SESSION}.shutdown()"
 
 
-@pytest.mark.parametrize("how", ["restart", "death"])
+@pytest.mark.parametrize("how", ["restart", "death", "shutdown"])
 def test_kernel_gone_while_streaming(notebook: Notebook, server: ServerHandle, how: str) -> None:
     panel = ChatPanel.create(notebook, server.url, **CHATS)
     reply = panel.send("/stream 600 20 40")  # ~24 s of reply
     shown = panel.wait_grown(200)
     if how == "restart":
         notebook.page.evaluate(_RESTART)
+    elif how == "shutdown":
+        notebook.page.evaluate(_SHUT_DOWN)
     else:
         notebook.start_cell(1, "import os\nos._exit(1)")
 
