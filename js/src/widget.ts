@@ -4,9 +4,9 @@
  * DOM hooks for tests (stable; keep them when restyling):
  *   [data-testid="nbchat"]               the widget root (role="region", aria-label="Chat");
  *                                        data-status="streaming" while this widget sends,
- *                                        "disconnected" once the kernel went away (restart, death:
- *                                        controls off, [data-testid="notice"] says to re-run the
- *                                        cell), else "idle"
+ *                                        "disconnected" once the kernel went away (restart, death,
+ *                                        shutdown; connection.ts): controls off, and
+ *                                        [data-testid="notice"] says to re-run the cell; else "idle"
  *   [data-testid="transcript"]           the message list (role="log"); follows the newest
  *                                        message while scrolled to the bottom (follow.ts)
  *   [data-testid="jump-to-latest"]       "Jump to latest" button, shown when scrolled up
