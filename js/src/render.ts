@@ -120,6 +120,20 @@ export function errorBox(error: ErrorInfo, turn: string): HTMLElement {
   return box;
 }
 
+/** Under a reply cut off because the kernel went away: what happened and what to do. */
+export function interruptedBox(): HTMLElement {
+  const box = el("div", "nbchat-error");
+  box.dataset.testid = "error";
+  box.setAttribute("role", "alert");
+  box.append(el("span", "nbchat-error-text", INTERRUPTED));
+  return box;
+}
+
+export const INTERRUPTED =
+  "Interrupted: the kernel restarted or stopped while this reply streamed; the text above is what " +
+  "arrived. Re-run the cell that shows this panel to reconnect.";
+export const DISCONNECTED = "Disconnected from the kernel. Re-run the cell that shows this panel to reconnect.";
+
 export function usageLine(usage: Usage): HTMLElement {
   const parts: string[] = [];
   if (usage.input_tokens != null) parts.push(`${usage.input_tokens} in`);

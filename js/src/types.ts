@@ -26,7 +26,8 @@ export interface ErrorInfo {
   message: string;
 }
 
-export type Status = "streaming" | "complete" | "error" | "incomplete" | "stopped";
+/** "interrupted": the kernel went away while the reply streamed (shown by the view only). */
+export type Status = "streaming" | "complete" | "error" | "incomplete" | "stopped" | "interrupted";
 
 /** A citation the server attached to a reply. */
 export interface Source {
@@ -120,7 +121,7 @@ export type ViewMessage =
   | { type: "stop" }
   | { type: "regenerate"; turn: string; text?: string }
   | { type: "new" }
-  | { type: "export"; format: "markdown" | "html" | "json" }
+  | { type: "export"; format: "markdown" | "html" | "json"; request: string }
   | { type: "decide"; id: string; approved: boolean };
 
 export interface WidgetState {

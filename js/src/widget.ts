@@ -3,13 +3,17 @@
  *
  * DOM hooks for tests (stable; keep them when restyling):
  *   [data-testid="nbchat"]               the widget root (role="region", aria-label="Chat");
- *                                        data-status="streaming" while this widget sends, else "idle"
+ *                                        data-status="streaming" while this widget sends,
+ *                                        "disconnected" once the kernel went away (restart, death,
+ *                                        shutdown; connection.ts): controls off, and
+ *                                        [data-testid="notice"] says to re-run the cell; else "idle"
  *   [data-testid="transcript"]           the message list (role="log"); follows the newest
  *                                        message while scrolled to the bottom (follow.ts)
  *   [data-testid="jump-to-latest"]       "Jump to latest" button, shown when scrolled up
  *   [data-testid="message-user"]         a user turn;       data-turn, data-status
  *   [data-testid="message-assistant"]    an assistant turn; data-turn, data-status
- *                                        (streaming | complete | error | incomplete | stopped)
+ *                                        (streaming | complete | error | incomplete | stopped
+ *                                        | interrupted: cut off by a disconnection, with its text)
  *   [data-testid="streaming"]            streaming indicator inside a live assistant message
  *   [data-testid="tool-card"]            a tool call; data-state (see toolcard.ts toolState):
  *                                        pending | running | done | error | denied | cancelled
@@ -36,8 +40,9 @@
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { placeActions } from "./actions";
+import { watchKernel } from "./connection";
 import { attachedContext, notice, showNotice } from "./context";
-import { downloadControl, saveFile, type ExportReply } from "./download";
+import { downloadControl, ExportRequests, saveFile, type ExportReply } from "./download";
 import { Follower } from "./follow";
 import { PromptHistory } from "./history";
 import { keepKeys } from "./keys";
@@ -48,7 +53,9 @@ import { Mentions } from "./mentions";
 import {
   assistantMessage,
   button,
+  DISCONNECTED,
   el,
+  interruptedBox,
   messageFrame,
   reasoningBox,
   streamingIndicator,
@@ -74,6 +81,10 @@ const raf: (cb: () => void) => void =
 export class ChatView {
   readonly root: HTMLElement;
   private readonly title: HTMLElement;
+  private readonly header: HTMLElement;
+  private readonly form: HTMLFormElement;
+  private disconnected = false; // the kernel went away: nothing more comes or goes
+  private hosted = false; // the host element has been in the page (see abandoned())
   private readonly transcript: HTMLElement;
   private readonly committedList: HTMLElement;
   private readonly liveList: HTMLElement;
@@ -89,6 +100,7 @@ export class ChatView {
   private readonly prompts: PromptHistory;
   private editing: string | null = null; // the turn whose message is being edited
   private readonly live = new LiveTurns();
+  private readonly exports = new ExportRequests();
   private readonly liveViews = new Map<string, LiveView>();
   private readonly dirty = new Set<string>();
   private shownIds: string[] = [];
@@ -100,13 +112,17 @@ export class ChatView {
     runningSince: new Map(),
   };
 
-  constructor(private readonly model: Model) {
+  /** `host`: the element anywidget renders the view into. */
+  constructor(
+    private readonly model: Model,
+    private readonly host?: HTMLElement,
+  ) {
     this.root = el("div", "nbchat");
     this.root.dataset.testid = "nbchat";
     this.root.setAttribute("role", "region");
     this.root.setAttribute("aria-label", "Chat");
 
-    const header = el("div", "nbchat-header");
+    const header = (this.header = el("div", "nbchat-header"));
     this.title = el("div", "nbchat-title");
     const newButton = button("New conversation", "nbchat-new", "New");
     newButton.addEventListener("click", () => this.post({ type: "new" }));
@@ -120,7 +136,9 @@ export class ChatView {
       this.model.save_changes();
     });
     toggleLabel.append(this.imagesToggle, " Load images");
-    const download = downloadControl((format) => this.post({ type: "export", format }));
+    const download = downloadControl((format) =>
+      this.post({ type: "export", format, request: this.exports.open() }),
+    );
     header.append(this.title, toggleLabel, download, newButton);
 
     this.transcript = el("div", "nbchat-transcript");
@@ -141,16 +159,15 @@ export class ChatView {
     this.follower = new Follower(this.transcript, jump, [this.committedList, this.liveList]);
     this.cleanups.push(() => this.follower.dispose());
 
-    const form = document.createElement("form");
+    const form = (this.form = document.createElement("form"));
     form.className = "nbchat-input";
     this.input = document.createElement("textarea");
     this.input.rows = 2;
     this.input.placeholder = "Message (Enter to send, Shift+Enter for a new line)";
     this.input.setAttribute("aria-label", "Message");
     this.input.addEventListener("keydown", (event) => this.onKey(event));
-    this.prompts = new PromptHistory(
-      (this.model.get("messages") ?? []).filter((m) => m.role === "user").map((m) => m.text),
-    );
+    this.prompts = new PromptHistory();
+    for (const message of this.messages) if (message.role === "user") this.prompts.addTurn(message.turn, message.text);
     this.editNote = el("div", "nbchat-edit-note", "Editing your last message: Enter resends it, Esc cancels.");
     this.editNote.dataset.testid = "edit-note";
     this.editNote.hidden = true;
@@ -186,6 +203,7 @@ export class ChatView {
     this.listen("msg:custom", (msg: KernelMessage | ContextMessage | WireDelta) =>
       this.onKernelMessage(Array.isArray(msg) ? parseKernelMessage(msg) : msg),
     );
+    this.cleanups.push(watchKernel(this.model, () => this.disconnect()));
 
     this.showTitle();
     this.showStatus();
@@ -195,6 +213,21 @@ export class ChatView {
 
   dispose(): void {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+
+  /** Whether this view was left behind, and then dispose it. JupyterLab and Notebook 7 render
+   * an updated output (the transcript after each turn, `update_display`) with a new view and
+   * empty the output node without removing the old one (the widget renderer's `renderModel` in
+   * @jupyter-widgets/jupyterlab-manager): its host leaves its parent for good while the model
+   * still talks to it. Left listening, every such view would render each later reply unseen. */
+  private abandoned(): boolean {
+    if (!this.host) return false;
+    if (this.host.parentNode) this.hosted = true;
+    else if (this.hosted) {
+      this.dispose();
+      return true;
+    }
+    return false;
   }
 
   private listen(event: string, handler: (...args: any[]) => void): void {
@@ -231,7 +264,7 @@ export class ChatView {
   private submit(): void {
     const text = this.input.value;
     const context = this.mentions.names();
-    if ((!text.trim() && !context.length) || this.model.get("status") === "streaming") return;
+    if ((!text.trim() && !context.length) || this.model.get("status") === "streaming" || this.disconnected) return;
     if (this.editing !== null) this.post({ type: "regenerate", turn: this.editing, text });
     else this.post(context.length ? { type: "send", text, context } : { type: "send", text });
     this.prompts.add(text);
@@ -300,12 +333,36 @@ export class ChatView {
   }
 
   private showStatus(): void {
-    const streaming = this.model.get("status") === "streaming";
-    this.root.dataset.status = streaming ? "streaming" : "idle";
+    const streaming = !this.disconnected && this.model.get("status") === "streaming";
+    this.root.dataset.status = this.disconnected ? "disconnected" : streaming ? "streaming" : "idle";
     this.stopButton.hidden = !streaming;
-    this.sendButton.disabled = streaming;
+    this.sendButton.disabled = streaming || this.disconnected;
     this.imagesToggle.checked = Boolean(this.model.get("allow_remote_images"));
-    placeActions(this.committedList, streaming);
+    placeActions(this.committedList, streaming || this.disconnected);
+  }
+
+  /** The kernel went away: the replies that were streaming keep the text that arrived and say
+   * what happened; the controls that need the kernel are off, and the notice says how to
+   * reconnect (a new kernel has no widget: running the cell makes a new one). */
+  private disconnect(): void {
+    if (this.disconnected) return;
+    if (this.dirty.size) this.renderLive(); // what arrived last, not yet drawn
+    this.disconnected = true;
+    for (const view of this.liveViews.values()) {
+      view.assistant.dataset.status = "interrupted";
+      view.assistant.removeAttribute("aria-busy");
+      view.assistant.querySelector('[data-testid="streaming"]')?.remove();
+      view.assistant.append(interruptedBox());
+    }
+    const controls = [this.header, this.form].flatMap((part) =>
+      Array.from(part.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
+        "button, input, select, textarea",
+      )),
+    );
+    for (const control of controls) control.disabled = true;
+    showNotice(this.notice, DISCONNECTED);
+    this.showStatus();
+    this.follower.update();
   }
 
   /** With nothing to show, say what to do and who answers. */
@@ -323,6 +380,7 @@ export class ChatView {
 
   /** Render committed messages, appending when the list only grew. */
   private showCommitted(): void {
+    if (this.abandoned()) return;
     const messages = this.messages;
     const grew =
       messages.length >= this.shownIds.length && this.shownIds.every((id, i) => messages[i].id === id);
@@ -375,8 +433,11 @@ export class ChatView {
   private onKernelMessage(
     msg: KernelMessage | ContextMessage | ExportReply | { type: "front_end" },
   ): void {
-    if (msg.type === "front_end") return; // the loader's (loader.ts)
-    if (msg.type === "export") return saveFile(msg);
+    if (msg.type === "front_end" || this.disconnected || this.abandoned()) return; // front_end: loader.ts
+    if (msg.type === "export") {
+      if (this.exports.take(msg)) saveFile(msg); // else another view asked
+      return;
+    }
     if (msg.type === "variables") return this.mentions.setVariables(msg.items);
     if (msg.type === "refused") return this.onRefused(msg);
     const outcome = this.live.apply(msg);
@@ -386,6 +447,8 @@ export class ChatView {
     }
     if (outcome === "ignored") return;
     if (msg.type === "sync") {
+      for (const m of msg.messages) if (m.role === "user") this.prompts.addTurn(m.turn, m.text);
+      for (const turn of msg.live) this.prompts.addTurn(turn.turn, turn.user);
       if (applyTail(this.messages, msg.base, msg.messages)) this.showCommitted();
       else this.requestSync(); // a reply to a view that has more than this one
       for (const turn of [...this.liveViews.keys()]) if (!this.live.turns.has(turn)) this.dropLive(turn);
@@ -395,6 +458,7 @@ export class ChatView {
       this.showCommitted();
       this.dropLive(msg.turn);
     } else {
+      if (msg.type === "turn_start") this.prompts.addTurn(msg.turn, msg.user);
       this.dirty.add(msg.turn);
     }
     this.schedule();
@@ -470,7 +534,7 @@ export class ChatView {
 }
 
 function render({ model, el }: RenderProps<WidgetState>): () => void {
-  const view = new ChatView(model);
+  const view = new ChatView(model, el);
   el.append(view.root);
   return () => {
     view.dispose();

@@ -439,6 +439,97 @@ describe("ChatView", () => {
     saved.dispose();
   });
 
+  it("ends a streaming reply as interrupted, with its text, when the kernel goes away", async () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.set("status", "streaming");
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "Tell me", text: "", tool_calls: [] });
+    model.kernel(["delta", 2, "t1", "Half an ans"]);
+    model.emit("comm_live_update"); // the widget manager: the kernel restarted
+    const reply = $('[data-testid="message-assistant"]')!;
+    expect(reply.dataset.status).toBe("interrupted");
+    expect(reply.textContent).toContain("Half an ans");
+    expect(reply.querySelector('[data-testid="streaming"]')).toBeNull();
+    expect(reply.querySelector('[data-testid="error"]')?.textContent).toContain("Re-run the cell");
+    expect(view.root.dataset.status).toBe("disconnected");
+    expect($('[data-testid="notice"]')?.textContent).toContain("Re-run the cell");
+    expect($('button[aria-label="Stop"]')?.hidden).toBe(true);
+    for (const control of $$("textarea, button.nbchat-send, button.nbchat-new, select")) {
+      expect((control as HTMLButtonElement).disabled).toBe(true);
+    }
+    model.kernel(["delta", 3, "t1", "wer"]); // nothing more is taken
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reply.textContent).not.toContain("Half an answer");
+  });
+
+  it("ends a streaming reply when JupyterLab's kernel connection says the kernel is dead", async () => {
+    const slots: Array<(sender: unknown, status: string) => void> = [];
+    const statusChanged = {
+      connect: (slot: (sender: unknown, status: string) => void) => slots.push(slot) > 0,
+      disconnect: (slot: (sender: unknown, status: string) => void) => slots.splice(slots.indexOf(slot), 1).length > 0,
+    };
+    const other = new FakeModel();
+    (other as unknown as { widget_manager: unknown }).widget_manager = { kernel: { statusChanged } };
+    const watched = new ChatView(other as never);
+    try {
+      other.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+      other.set("status", "streaming");
+      other.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "So far", tool_calls: [] });
+      for (const slot of [...slots]) slot(null, "busy");
+      expect(watched.root.dataset.status).toBe("streaming");
+      for (const slot of [...slots]) slot(null, "dead"); // shut down
+      expect(watched.root.dataset.status).toBe("disconnected");
+      expect(watched.root.querySelector('[data-testid="message-assistant"]')?.getAttribute("data-status")).toBe("interrupted");
+    } finally {
+      watched.dispose();
+    }
+    expect(slots).toHaveLength(0); // disposing stops watching
+  });
+
+  it("saves an export only in the view that asked for it, once", () => {
+    const second = new ChatView(model as never);
+    const saved: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push(this.download);
+    });
+    const createObjectURL = URL.createObjectURL;
+    const revokeObjectURL = URL.revokeObjectURL;
+    URL.createObjectURL = () => "blob:test";
+    URL.revokeObjectURL = () => undefined;
+    try {
+      second.root.querySelector<HTMLButtonElement>('button[aria-label="Download transcript"]')!.click();
+      const request = lastSent();
+      expect(request).toMatchObject({ type: "export", format: "markdown" });
+      const reply = { type: "export", filename: "chat.md", mime: "text/markdown", text: "# Chat" };
+      model.kernel({ ...reply, request: "someone else's" } as never);
+      expect(saved).toEqual([]);
+      model.kernel({ ...reply, request: (request as { request: string }).request } as never);
+      model.kernel({ ...reply, request: (request as { request: string }).request } as never);
+      expect(saved).toEqual(["chat.md"]); // every view got it; the one that asked saved it, once
+    } finally {
+      click.mockRestore();
+      URL.createObjectURL = createObjectURL;
+      URL.revokeObjectURL = revokeObjectURL;
+      second.dispose();
+    }
+  });
+
+  it("stops listening once its output node was emptied without removing it", () => {
+    const output = document.createElement("div");
+    const host = document.createElement("div");
+    output.append(host);
+    document.body.append(output);
+    const before = model.listeners();
+    const left = new ChatView(model as never, host);
+    host.append(left.root);
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    expect(model.listeners()).toBeGreaterThan(before);
+    // JupyterLab re-renders an updated output: a new view, the old host dropped from the node.
+    output.textContent = "Loading widget...";
+    model.kernel({ type: "turn_start", seq: 1, turn: "t1", user: "q", text: "", tool_calls: [] });
+    expect(model.listeners()).toBe(before);
+    output.remove();
+  });
+
   it("removes its listeners when disposed", () => {
     expect(model.listeners()).toBeGreaterThan(0);
     view.dispose();

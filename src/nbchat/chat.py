@@ -17,6 +17,7 @@ from .dialects import DEFAULT_DIALECT, HttpRequest, connection_settings, get_dia
 from .dialects.base import whole_characters
 from .errors import ConfigurationError
 from .events import Event, Reply
+from .masking import masked
 from .redact import Redactor
 from .settings import from_environment, missing
 from .stream import (
@@ -218,7 +219,8 @@ class Chat:
         fields = {k: v for k, v in vars(self._target).items() if v}
         shown = ", ".join(f"{k}={v!r}" for k, v in fields.items())
         secret = ", token=***" if self._config.token else ""
-        return f"Chat({self.base_url!r}, dialect={self.dialect!r}, {shown}{secret})"
+        # The target holds what the server named too (a chat id): masked like its replies.
+        return self.redact(f"Chat({self.base_url!r}, dialect={self.dialect!r}, {shown}{secret})")
 
     # -- sending ------------------------------------------------------------------------
 
@@ -270,7 +272,7 @@ class Chat:
 
                 def fetch() -> Reply:
                     request = self._request(turn, model, stream=False, tools=specs)
-                    return self._dialect.parse_reply(self._http().post_json(request))
+                    return self._answer(self._http().post_json(request))
 
                 return WholeSource(fetch, turn.reply)
 
@@ -344,7 +346,7 @@ class Chat:
 
             async def fetch() -> Reply:
                 request = self._dialect.request(await prepared(), self._upto(turn), stream=False)
-                return self._dialect.parse_reply(await client.post_json(http, request))
+                return self._answer(await client.post_json(http, request))
 
             source = AsyncWholeSource(fetch, http.aclose, turn.reply)
         else:
@@ -424,6 +426,16 @@ class Chat:
 
     # -- internals ----------------------------------------------------------------------
 
+    def _answer(self, body: Any) -> Reply:
+        """The non-streaming endpoint's answer as a Reply; its events are masked as they are
+        folded (`ReplyMask`), the ids and times it carries besides them here."""
+        reply = self._dialect.parse_reply(body)
+        redact = self._config.redact
+        reply.created_at, reply.user_message_id = masked(
+            (reply.created_at, reply.user_message_id), redact
+        )
+        return reply
+
     def _new_turn(self, text: str, model: str | None) -> Turn:
         if not isinstance(text, str) or not text.strip():
             raise ConfigurationError("a message needs some text")
@@ -442,7 +454,7 @@ class Chat:
         return turn
 
     def _decoder(self) -> EventDecoder:
-        return EventDecoder(self._dialect.decoder(), self.redact)
+        return EventDecoder(self._dialect.decoder(), self._config.redact)
 
     def _http(self) -> Client:
         with self._lock:

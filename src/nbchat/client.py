@@ -84,7 +84,7 @@ class ClientConfig:
             cookies = self.cookie_source
         except errors.ConfigurationError:  # unreadable: then no request carried its values
             cookies = httpx.Cookies()
-        secrets = [self.token, *cookies.values()]
+        secrets = [self.token, *cookie_secrets(cookies)]
         for part in (url, _parse_url(self.proxy.url) if self.proxy else None):
             if part is not None:
                 secrets += url_secrets(part)
@@ -203,19 +203,40 @@ def tls_context() -> ssl.SSLContext:
 
 
 #: Query parameter names whose values are credentials (`?api-key=`, `?access_token=`, `?sig=`).
-SECRET_PARAMETER = re.compile(r"key|token|secret|auth|sig|pass|pwd|credential|session|jwt", re.I)
+#: (`?code=` is Azure Functions' key.)
+SECRET_PARAMETER = re.compile(
+    r"key|token|secret|auth|sig|pass|pwd|credential|session|jwt|hmac|^code$", re.I
+)
 
 
 def safe_url(url: str) -> str:
-    """The URL for messages: without userinfo, and with every query value shown as `***`."""
+    """The URL for messages: without userinfo, path parameters (`;key=…`) or fragment, and
+    with every query value shown as `***`."""
     parsed = _parse_url(url)
     if parsed is None:
         return "<invalid URL>"
-    parsed = parsed.copy_with(username=None, password=None)
+    parsed = parsed.copy_with(username=None, password=None, fragment=None)
+    if ";" in parsed.path:
+        parsed = parsed.copy_with(path=re.sub(r";[^/]*", "", parsed.path))
     if parsed.query:
         masked = "&".join(f"{name}=***" for name in parsed.params)
         parsed = parsed.copy_with(query=masked.encode())
     return str(parsed)
+
+
+def cookie_secrets(source: httpx.Cookies | CookieFile) -> list[str]:
+    """The cookie values to mask: any named like a credential (`session`, `auth_token`,
+    `connect.sid`), and any of 8 characters or more; shorter ones (`theme=dark`,
+    `consent=true`) are preferences, and masking them would mangle ordinary words."""
+    jar = source.cookies if isinstance(source, CookieFile) else source.jar
+    return [
+        c.value
+        for c in jar
+        if c.value and (len(c.value) >= 8 or SECRET_PARAMETER.search(c.name) or _SID.search(c.name))
+    ]
+
+
+_SID = re.compile(r"(^|[._-])sid$", re.I)
 
 
 def url_secrets(url: httpx.URL) -> list[str]:
@@ -313,8 +334,22 @@ class _AsyncWatchedStream(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
-def server_message(response: httpx.Response) -> str:
-    """The server's own words for an error: JSON message/detail/error, else the text body."""
+#: Characters of a server's text body an error message quotes.
+MESSAGE_CHARS = 500
+
+
+def server_message(response: httpx.Response, redact: Redactor) -> str:
+    """The server's own words for an error, secrets masked: JSON message/detail/error, else
+    the start of the text body (masked before it is cut, and cut before anything that could
+    start a secret, so no part of one shows)."""
+    said = _server_words(response)
+    if len(said) <= MESSAGE_CHARS:
+        return redact(said)
+    start = redact(said[: 4 * MESSAGE_CHARS])[:MESSAGE_CHARS]
+    return start[: len(start) - redact.pending(start)] + " …"
+
+
+def _server_words(response: httpx.Response) -> str:
     text = response.text.strip()
     try:
         body = json.loads(text)
@@ -327,7 +362,7 @@ def server_message(response: httpx.Response) -> str:
                 return value
             if isinstance(value, dict) and isinstance(value.get("message"), str):
                 return value["message"]
-    return text[:500] or response.reason_phrase or "no message"
+    return text or response.reason_phrase or "no message"
 
 
 def json_answer(response: httpx.Response) -> Any:
@@ -365,7 +400,7 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def status_error(response: httpx.Response, redact: Redactor) -> errors.APIStatusError:
-    message = redact(server_message(response))
+    message = server_message(response, redact)
     return errors.status_error(response.status_code, message, retry_after(response))
 
 

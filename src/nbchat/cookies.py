@@ -81,9 +81,6 @@ class CookieFile:
     def __repr__(self) -> str:
         return f"CookieFile({str(self.path)!r}, {len(self.cookies)} cookies)"
 
-    def values(self) -> list[str]:
-        return [cookie.value for cookie in self.cookies]
-
     def for_url(self, url: httpx.URL) -> list[FileCookie]:
         """The cookies curl would send to `url`, in curl's order (longest path, then longest
         domain, then longest name first; then file order)."""

@@ -10,7 +10,7 @@ exception, and the reply itself (a gateway may echo the request's headers into t
 from __future__ import annotations
 
 import base64
-import functools
+import bisect
 import html
 import json
 import re
@@ -18,7 +18,7 @@ import string
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "Redactor", "StreamMask", "secret_forms"]
+__all__ = ["MASK", "PLACEHOLDER_KEYS", "Redactor", "StreamMask", "secret_forms"]
 
 #: Shorter values are not treated as secrets: replacing them would mangle ordinary words.
 MIN_SECRET_LENGTH = 4
@@ -68,27 +68,45 @@ def secret_forms(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
-#: One character written as a character reference, a percent-encoded ASCII byte or a
-#: backslash escape: a renderer or a decoder turns it back into the character.
+#: One character written as a character reference, a percent-encoded ASCII byte, a
+#: backslash escape (`\\u0073`, `\\x73`, or Markdown's and JSON's `\\-`, `\\/`): a renderer or
+#: a decoder turns it back into the character. Also what no reader sees: line breaks (base64
+#: wrapped at 76 columns), zero-width characters and soft hyphens.
 _UNIT = re.compile(
     r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});?|&[A-Za-z][A-Za-z0-9]{1,31};"
-    r"|%[0-7][0-9a-fA-F]|\\u[0-9a-fA-F]{4}|\\x[0-7][0-9a-fA-F]"
+    r"|%[0-7][0-9a-fA-F]|\\u[0-9a-fA-F]{4}|\\x[0-7][0-9a-fA-F]|\\[!-/:-@\[-`{-~]"
+    r"|\r?\n|[\u00ad\u200b-\u200f\u2060\ufeff]"
 )
 #: The start of such a unit at the end of a piece of text: the next piece may complete it.
 _UNIT_START = re.compile(
-    r"(?:&#?[xX]?[0-9a-fA-F]{0,7}|&[A-Za-z][A-Za-z0-9]{0,31}|%[0-7]?|\\(?:u[0-9a-fA-F]{0,3}|x[0-7]?)?)\Z"
+    r"(?:&#?[xX]?[0-9a-fA-F]{0,7}|&[A-Za-z][A-Za-z0-9]{0,31}|%[0-7]?"
+    r"|\\(?:u[0-9a-fA-F]{0,3}|x[0-7]?)?)\Z"
 )
+#: Whether a text may hold a unit at all (cheaper than looking for one).
+_ENCODED = re.compile(r"[&%\\\n\u00ad\u200b-\u200f\u2060\ufeff]")
+_INVISIBLE = {"\n", "\r\n", "\u00ad", "\u2060", "\ufeff"} | {chr(c) for c in range(0x200B, 0x2010)}
+
+#: Keys that servers document as placeholders, not secrets: masking them would only mangle
+#: replies that name the tool (vLLM's "EMPTY", Ollama's "ollama", LM Studio's "lm-studio",
+#: llama.cpp's "sk-no-key-required").
+PLACEHOLDER_KEYS = frozenset({"EMPTY", "ollama", "lm-studio", "sk-no-key-required", "none"})
 
 
 def _unit_char(unit: str) -> str:
+    if unit in _INVISIBLE:
+        return ""
     if unit[0] == "&":
         return html.unescape(unit)
-    return chr(int(unit[2:] if unit[0] == "\\" else unit[1:], 16))
+    if unit[0] == "%":
+        return chr(int(unit[1:], 16))
+    if len(unit) == 2:  # a backslash before punctuation
+        return unit[1]
+    return chr(int(unit[2:], 16))
 
 
 def _decoded(text: str) -> tuple[str, list[int], list[int]]:
-    """`text` with every encoded character decoded (any mix of references, percent-encoding
-    and escapes), and where each decoded character starts and ends in `text`."""
+    """`text` with every unit decoded (any mix of references, percent-encoding and escapes;
+    what no reader sees dropped), and where each decoded character starts and ends in `text`."""
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -111,55 +129,50 @@ def _decoded(text: str) -> tuple[str, list[int], list[int]]:
 class Redactor:
     """`redactor(text)` is `text` with every form of every secret replaced by `***`.
 
-    Besides the fixed forms (`secret_forms`), a secret written in a mix of encodings, one
+    Besides the fixed forms (`secret_forms`), a form written in a mix of encodings, one
     character at a time (`s&#107;-%61…`, which a Markdown renderer or a browser shows as the
-    secret), is found in the decoded text and masked where it stands.
+    secret), or broken by line breaks or invisible characters, is found in the decoded text
+    and masked where it stands. Values shorter than `MIN_SECRET_LENGTH` and documented
+    placeholder keys (`PLACEHOLDER_KEYS`) are not secrets.
     """
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        raw: set[str] = set()
+        raw = {
+            secret
+            for secret in secrets
+            if secret and len(secret) >= MIN_SECRET_LENGTH and secret not in PLACEHOLDER_KEYS
+        }
         forms: set[str] = set()
-        for secret in secrets:
-            if secret and len(secret) >= MIN_SECRET_LENGTH:
-                raw.add(secret)
-                forms |= secret_forms(secret)
-        self._secrets = sorted(raw, key=len, reverse=True)
+        for secret in raw:
+            forms |= secret_forms(secret)
         self._forms = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
+        self._sorted = sorted(forms)  # for "does any form start with this?" (bisect)
         forms_pattern = "|".join(map(re.escape, self._forms))
         self._pattern = re.compile(forms_pattern)
-        self._raw_pattern = re.compile("|".join(map(re.escape, self._secrets)))
         # A text with none of these needs no work (the common case, on the streaming path).
-        self._suspect = re.compile(f"{forms_pattern}|[&%\\\\]") if forms else None
-        # What the last character of a secret's start can be: a form's, or an encoded unit's.
+        self._suspect = re.compile(f"{forms_pattern}|{_ENCODED.pattern}") if forms else None
+        # What the last character of a secret's start can be: a form's, or a unit's.
         self._alphabet = set("".join(self._forms)) | set(
-            string.ascii_letters + string.digits + "&#;%\\"
+            string.ascii_letters + string.digits + string.punctuation + "\n"
         )
         firsts = re.escape("".join({form[0] for form in self._forms}))
         self._firsts = re.compile(f"[{firsts}]" if firsts else "(?!)")
         self._longest = len(self._forms[0]) if self._forms else 0
+        #: What the end of a text may show of a secret's start when the text ends there.
+        self.revealing = max(MIN_SECRET_LENGTH, min(map(len, raw), default=0) // 2)
         # A form's start at the end of a text ends with the form's first character, or with
         # two characters that stand side by side in the form: a text ending with neither holds
         # no start (`settled`, once per streamed delta, checks this with two set lookups).
         self._first_chars = {form[0] for form in self._forms}
         self._pairs = {form[i : i + 2] for form in self._forms for i in range(len(form) - 1)}
 
-    @functools.cached_property
-    def _prefixes(self) -> set[str]:
-        """What the end of a piece of streamed text may be the start of (made on first use:
-        only streams need it)."""
-        return {form[:n] for form in self._forms for n in range(1, len(form))}
-
-    @functools.cached_property
-    def _raw_prefixes(self) -> set[str]:
-        return {secret[:n] for secret in self._secrets for n in range(1, len(secret))}
-
     def __call__(self, text: str) -> str:
         if self._suspect is None or not self._suspect.search(text):
             return text
         text = self._pattern.sub(MASK, text)
-        if "&" in text or "%" in text or "\\" in text:
+        if _ENCODED.search(text):
             decoded, starts, ends = _decoded(text)
-            for found in reversed(list(self._raw_pattern.finditer(decoded))):
+            for found in reversed(list(self._pattern.finditer(decoded))):
                 start, end = starts[found.start()], ends[found.end() - 1]
                 text = text[:start] + MASK + text[end:]
         return text
@@ -176,29 +189,31 @@ class Redactor:
         )
 
     def pending(self, text: str) -> int:
-        """How many characters at the end of `text` could be the start of a secret's form:
-        what a stream must hold back until the next piece shows whether it is one."""
+        """How many characters at the end of `text` could be the start of a secret's form
+        (masked `text`, from `__call__`): what a stream must hold back until the next piece
+        shows whether it is one. Looks at `text` only: a stream passes what it held plus the
+        new piece, since what it showed before could start no form."""
         if not self._forms or not text or text[-1] not in self._alphabet:
             return 0
-        held = 0
-        prefixes = self._prefixes
-        # Where a form could start (leftmost first: the longest possible start wins).
-        for start in self._firsts.finditer(text, max(0, len(text) - self._longest + 1)):
-            if text[start.start() :] in prefixes:
-                held = len(text) - start.start()
-                break
-        window = text[-10 * len(self._secrets[0]) :]  # a unit is at most 10 characters
-        if "&" in window or "%" in window or "\\" in window:
-            offset = len(text) - len(window)
-            if unit := _UNIT_START.search(window):  # an encoded character still coming
-                held = max(held, len(window) - unit.start())
-                window = window[: unit.start()]
+        held = self._form_start(text)
+        if _ENCODED.search(text):
+            window = text
+            if unit := _UNIT_START.search(text):  # an encoded character still coming
+                held = max(held, len(text) - unit.start())
+                window = text[: unit.start()]
             decoded, starts, _ = _decoded(window)
-            for size in range(min(len(decoded), len(self._secrets[0]) - 1), 0, -1):
-                if decoded[-size:] in self._raw_prefixes:
-                    held = max(held, len(text) - offset - starts[-size])
-                    break
+            if size := self._form_start(decoded):
+                held = max(held, len(text) - starts[len(decoded) - size])
         return held
+
+    def _form_start(self, text: str) -> int:
+        """The length of the longest end of `text` that some form starts with (0: none)."""
+        for first in self._firsts.finditer(text, max(0, len(text) - self._longest + 1)):
+            end = text[first.start() :]
+            at = bisect.bisect_left(self._sorted, end)
+            if at < len(self._sorted) and self._sorted[at].startswith(end):
+                return len(end)
+        return 0
 
     def __bool__(self) -> bool:
         return bool(self._forms)
@@ -210,8 +225,8 @@ class Redactor:
 class StreamMask:
     """Masks secrets in text that arrives in pieces (a reply's deltas): `feed(piece)` returns
     what can be shown now, holding back an end that could be the start of a secret;
-    `flush()` returns what is held when the text ends: masked whole if it stands for at least
-    `MIN_SECRET_LENGTH` characters of a secret's start, since the rest never came to tell."""
+    `flush()` returns what is held when the text ends there: masked whole when it shows at
+    least `Redactor.revealing` characters of a secret's start, since the rest never came."""
 
     def __init__(self, redact: Redactor) -> None:
         self._redact = redact
@@ -232,6 +247,6 @@ class StreamMask:
 
     def flush(self) -> str:
         held, self._held = self._held, ""
-        unit = _UNIT_START.search(held)  # an encoded character cut short reveals nothing
-        revealed = _decoded(held[: unit.start()] if unit else held)[0]
-        return MASK if len(revealed) >= MIN_SECRET_LENGTH else held
+        unit = _UNIT_START.search(held)  # an encoded character cut short shows nothing
+        shown = _decoded(held[: unit.start()] if unit else held)[0]
+        return MASK if len(shown) >= self._redact.revealing else held

@@ -49,9 +49,9 @@ class EventDecoder:
     U+FFFD. Only payloads with such halves leave the common path (see `parse_json_object`).
     """
 
-    def __init__(self, decoder: Decoder, redact: Callable[[str], str] = str) -> None:
+    def __init__(self, decoder: Decoder, redact: Redactor | None = None) -> None:
         self._decoder = decoder
-        self._redact = redact  # a server's error message might quote the token
+        self._redact = redact or Redactor()  # a server's error message might quote the token
         self._high = ""  # a first UTF-16 half waiting for the next delta's second half
         self.finished = False
 
@@ -113,7 +113,7 @@ class EventDecoder:
         The message is the server's own words."""
         self.finished = True
         kind = response.headers.get("content-type") or "no content type"
-        said = self._redact(server_message(response))
+        said = server_message(response, self._redact)
         code = "server" if "json" in kind else "malformed"  # JSON: the server's own error
         return Error(code, f"the server answered with {kind}, not an event stream: {said}")
 
@@ -340,7 +340,8 @@ class EventStream:
         except Exception as exc:
             if not self._stopped:
                 failure = self._source.failure(exc)
-                yield self._emit(mask.complete(failure) if mask else failure)
+                for event in mask(failure) if mask else [failure]:  # what was held, then it
+                    yield self._emit(event)
         finally:
             self.close()
 
@@ -556,7 +557,8 @@ class AsyncEventStream:
         except Exception as exc:
             if not self._stopped:
                 failure = self._source.failure(exc)
-                yield self._emit(mask.complete(failure) if mask else failure)
+                for event in mask(failure) if mask else [failure]:
+                    yield self._emit(event)
         finally:
             await self.aclose()
 

@@ -32,8 +32,9 @@ Kernel → view custom messages; all but "sync" carry the next `seq` (per widget
 View → kernel: {"type": "sync", "have", "last"}, {"type": "send", "text", "context"?: [names]},
 {"type": "stop"}, {"type": "regenerate", "turn", "text"?} (replace the last turn; with "text",
 edit and resend), {"type": "new"}, {"type": "decide", "id", "approved"} (a tool call's
-Approve / Deny), {"type": "variables"}, {"type": "export", "format"}
-(answered by {"type": "export", "filename", "mime", "text"}, no seq), {"type": "front_end"}
+Approve / Deny), {"type": "variables"}, {"type": "export", "format", "request"?}
+(answered by {"type": "export", "filename", "mime", "text", "request"}, no seq: every view
+gets it, and only the one whose request id it echoes saves it), {"type": "front_end"}
 (answered with the bundle, see js/src/loader.ts).
 
 Each tool call dict carries "offset": the reply's text length when the call arrived, so the view
@@ -466,6 +467,8 @@ class ChatWidget(anywidget.AnyWidget):
                 extension, mime = FORMATS[format]
                 name = f"chat.{extension}"
                 message = {"type": "export", "filename": name, "mime": mime, "text": text}
+                if isinstance(content.get("request"), str):
+                    message["request"] = content["request"]
                 super().send(message)
             elif kind == "front_end":
                 front = _FRONT_END

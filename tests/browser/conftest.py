@@ -38,12 +38,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # tests collected after these.
 @pytest.fixture(scope="package")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    server = JupyterLab(tmp_path_factory.mktemp("jupyterlab"))
-    server.start()
-    try:
+    with JupyterLab.running(tmp_path_factory.mktemp("jupyterlab")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="package")

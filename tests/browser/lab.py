@@ -7,6 +7,7 @@ JupyterLab settings never leak into the tests; the lab extensions installed in t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -49,7 +51,8 @@ def free_port() -> int:
 
 class JupyterLab:
     """Start, reach and stop one JupyterLab server rooted at ``base / "root"``; with
-    ``app="notebook"``, a Notebook 7 server (same front-end components, other page layout)."""
+    ``app="notebook"``, a Notebook 7 server (same front-end components, other page layout);
+    with ``app="nbclassic"``, the classic notebook (its own front end, at /nbclassic/)."""
 
     def __init__(self, base: Path, app: str = "jupyterlab") -> None:
         self.app = app
@@ -100,6 +103,8 @@ class JupyterLab:
             *(
                 ["--JupyterNotebookApp.expose_app_in_browser=True"]
                 if self.app == "notebook"
+                else []
+                if self.app == "nbclassic"
                 else [
                     "--LabApp.news_url=None",
                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -128,6 +133,17 @@ class JupyterLab:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"JupyterLab not up after {STARTUP_TIMEOUT}s:\n{self.log_tail()}")
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, base: Path, app: str = "jupyterlab") -> Iterator[JupyterLab]:
+        """A started server, stopped on leaving the block."""
+        server = cls(base, app)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
     def stop(self) -> None:
         """Shut down through the REST API (kernels included), then make sure the process is gone."""
@@ -198,4 +214,6 @@ class JupyterLab:
         """URL opening ``name`` in a fresh workspace (``reset`` drops the previous layout)."""
         if self.app == "notebook":
             return f"{self.url}/notebooks/{name}?token={self.token}"
+        if self.app == "nbclassic":
+            return f"{self.url}/nbclassic/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"

@@ -76,6 +76,13 @@ class Notebook:
         expect(prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=CELL_TIMEOUT)
         return cell.locator(".jp-OutputArea")
 
+    def start_cell(self, index: int, code: str) -> None:
+        """Replace the cell's source and run it without waiting (for code that never returns)."""
+        self.cell(index).locator(".cm-content").click()
+        self.page.keyboard.press("ControlOrMeta+a")
+        self.page.keyboard.insert_text(code)
+        self.page.keyboard.press("Shift+Enter")
+
     # -- saving ----------------------------------------------------------------------------------
 
     def save(self) -> dict:

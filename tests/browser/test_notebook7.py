@@ -24,12 +24,8 @@ from .test_output_safety import slow_server as slow_server  # a fixture, used by
 
 @pytest.fixture(scope="module")
 def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    server = JupyterLab(tmp_path_factory.mktemp("notebook7"), app="notebook")
-    server.start()
-    try:
+    with JupyterLab.running(tmp_path_factory.mktemp("notebook7"), "notebook") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -73,3 +69,7 @@ def test_generated_hostile_replies_stay_inert_in_notebook7(
     nb: Notebook, server: ServerHandle, page_log: PageLog
 ) -> None:
     test_output_safety.test_generated_hostile_replies_stay_inert_in_jupyterlab(nb, server, page_log)
+
+
+def test_kernel_restart_while_streaming_in_notebook7(nb: Notebook, server: ServerHandle) -> None:
+    test_panel.test_kernel_gone_while_streaming(nb, server, "restart")

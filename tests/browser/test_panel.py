@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from nbchat.server import ServerHandle
@@ -230,6 +231,28 @@ def test_prompt_history_and_empty_state(notebook: Notebook, server: ServerHandle
     expect(empty).to_contain_text("chats · model demo")
 
 
+def test_prompt_sent_just_before_a_reload_is_recalled(
+    notebook: Notebook, server: ServerHandle
+) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    panel.wait_finished(panel.send("/echo one"))
+    notebook.save()  # the panel's output, for the reloaded page
+    panel.input.click()
+    panel.input.fill("/stream 1000 20 30")  # still streaming when the page is back
+    panel.input.press("Enter")
+    notebook.reload()
+
+    reopened = ChatPanel(notebook.output(0).locator('[data-testid="nbchat"]'))
+    expect(reopened.replies).to_have_count(2)
+    reopened.input.click()
+    notebook.page.keyboard.press("ArrowUp")
+    expect(reopened.input).to_have_value("/stream 1000 20 30")
+    notebook.page.keyboard.press("ArrowUp")
+    expect(reopened.input).to_have_value("/echo one")
+    reopened.stop_button.click()
+    reopened.wait_finished(reopened.replies.last, "stopped")
+
+
 def test_saved_notebook_is_small_and_reads_without_a_kernel(
     notebook: Notebook, server: ServerHandle, lab: JupyterLab, browser: Browser
 ) -> None:
@@ -257,16 +280,76 @@ def test_saved_notebook_is_small_and_reads_without_a_kernel(
         context.close()
 
 
-def test_download_button_saves_the_transcript(notebook: Notebook, server: ServerHandle) -> None:
+# Counts the files the page saves (a download link clicked), synchronously with the click.
+_COUNT_SAVES = """() => {
+    window.nbchatSaves = 0;
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+        if (this.download) window.nbchatSaves += 1;
+        return click.call(this);
+    };
+}"""
+
+
+def test_download_button_saves_once_per_click(notebook: Notebook, server: ServerHandle) -> None:
     panel = ChatPanel.create(notebook, server.url, **CHATS)
-    panel.wait_finished(panel.send("/echo for the record"))
-    panel.root.get_by_role("combobox", name="Download format").select_option("html")
-    with notebook.page.expect_download() as info:
+    for i in range(3):  # each finished turn updates the output, and JupyterLab re-renders it
+        panel.wait_finished(panel.send(f"/echo for the record {i}"))
+    second = ChatPanel(notebook.run_cell(1, "w").locator('[data-testid="nbchat"]'))
+    expect(second.replies).to_have_count(3)
+    page = notebook.page
+    page.evaluate(_COUNT_SAVES)
+    downloads: list[str] = []
+    page.on("download", lambda download: downloads.append(download.suggested_filename))
+
+    def download(view: ChatPanel, format: str) -> Path:
+        view.root.get_by_role("combobox", name="Download format").select_option(format)
+        before = page.evaluate("() => window.nbchatSaves")
+        with page.expect_download() as info:
+            view.root.get_by_role("button", name="Download transcript").click()
+        assert page.evaluate("() => window.nbchatSaves") == before + 1  # one file per click
+        return Path(info.value.path())
+
+    saved = download(panel, "html").read_text()
+    assert "default-src 'none'" in saved and "for the record 2" in saved
+    assert "# Chat" in download(panel, "markdown").read_text()
+    assert json.loads(download(panel, "json").read_text())["messages"][-1]["text"] == (
+        "for the record 2"
+    )
+    reply = panel.send("/stream 300 20 20")
+    panel.wait_grown(100)
+    download(panel, "markdown")  # while a reply streams
+    download(second, "markdown")  # from the other view
+    panel.wait_finished(reply)
+    assert downloads == ["chat.html", "chat.md", "chat.json", "chat.md", "chat.md"]
+    assert page.evaluate("() => window.nbchatSaves") == 5
+
+
+# How many views listen to the panel's widget model for custom messages: the handlers added
+# through anywidget's model proxy, which registers them with the view as context (found through
+# the output's widget renderer and its widget manager).
+_LISTENING_VIEWS = """async () => {
+    const area = window.jupyterapp.shell.currentWidget.content.widgets[0].outputArea;
+    const renderer = area.widgets[0].widgets[1];
+    const manager = await renderer._manager.promise;
+    const spec = area.model.get(0).data['application/vnd.jupyter.widget-view+json'];
+    const model = await manager.get_model(spec.model_id);
+    return model._events['msg:custom'].filter(handler => handler.context).length;
+}"""
+
+
+def test_views_left_behind_stop_listening(notebook: Notebook, server: ServerHandle) -> None:
+    """Each finished turn updates the output (its transcript), and JupyterLab renders it with a
+    new view without removing the old one: the old ones must not go on rendering every reply."""
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    for text in ("one", "two", "three"):
+        panel.wait_finished(panel.send(f"/echo {text}"))
+    panel.wait_finished(panel.send("/stream 50 20 10"))
+    # One more message to every view (a download's answer), after the last output update.
+    with notebook.page.expect_download():
         panel.root.get_by_role("button", name="Download transcript").click()
-    download = info.value
-    assert download.suggested_filename == "chat.html"
-    page = Path(download.path()).read_text()
-    assert "default-src 'none'" in page and "for the record" in page
+    assert notebook.page.evaluate(_LISTENING_VIEWS) == 1
+    expect(panel.replies).to_have_count(4)
 
 
 def test_math_quotes_and_code_stand_out_in_both_themes(
@@ -290,3 +373,41 @@ def test_math_quotes_and_code_stand_out_in_both_themes(
     assert contrast() > 0.02
     notebook.set_theme(DARK)
     assert contrast() > 0.02
+
+
+# How the kernel goes away under a streaming reply: restarted or shut down from JupyterLab (what
+# the Kernel menu runs), or dead (the server notices and starts a new one).
+_SESSION = "window.jupyterapp.shell.currentWidget.sessionContext"
+_RESTART = f"() => {_SESSION}.restartKernel()"
+_SHUT_DOWN = f"() => {_SESSION}.shutdown()"
+
+
+@pytest.mark.parametrize("how", ["restart", "death", "shutdown"])
+def test_kernel_gone_while_streaming(notebook: Notebook, server: ServerHandle, how: str) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    reply = panel.send("/stream 600 20 40")  # ~24 s of reply
+    shown = panel.wait_grown(200)
+    if how == "restart":
+        notebook.page.evaluate(_RESTART)
+    elif how == "shutdown":
+        notebook.page.evaluate(_SHUT_DOWN)
+    else:
+        notebook.start_cell(1, "import os\nos._exit(1)")
+
+    expect(panel.root).to_have_attribute("data-status", "disconnected")
+    expect(reply).to_have_attribute("data-status", "interrupted")
+    expect(reply.locator('[data-testid="streaming"]')).to_have_count(0)
+    assert len(ChatPanel.text(reply)) >= shown  # the partial text stays
+    expect(reply.locator('[data-testid="error"]')).to_contain_text("Re-run the cell")
+    expect(panel.root.locator('[data-testid="notice"]')).to_contain_text("Re-run the cell")
+    expect(panel.stop_button).to_be_hidden()
+    expect(panel.send_button).to_be_disabled()
+    expect(panel.input).to_be_disabled()
+
+    if how == "death":  # JupyterLab says so in a dialog as well
+        notebook.page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()
+    # Running the cell again gives a working panel on the new kernel.
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    expect(panel.root).to_have_attribute("data-status", "idle")
+    panel.wait_finished(panel.send("/echo back"))
+    expect(panel.replies.last.locator(".nbchat-markdown")).to_have_text("back")

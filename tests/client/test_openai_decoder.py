@@ -15,6 +15,7 @@ from nbchat.events import (
     Event,
     ReasoningDelta,
     Reply,
+    Source,
     Start,
     TextDelta,
     ToolCall,
@@ -264,4 +265,56 @@ def test_conversation_messages_carry_history_and_tools() -> None:
         {"role": "tool", "tool_call_id": "c1", "content": '{"found": true}'},
         {"role": "assistant", "content": "Found it."},
         {"role": "user", "content": "thanks"},
+    ]
+
+
+def test_citations_become_sources_openai_and_perplexity_shapes() -> None:
+    jupyter = {
+        "type": "url_citation",
+        "url_citation": {"url": "https://jupyter.org/", "title": "Jupyter"},
+    }
+    perplexity = {
+        "citations": ["https://jupyter.org/", "https://ipython.org/"],
+        "search_results": [{"title": "IPython", "url": "https://ipython.org/"}],
+    }
+    events = decode(
+        chunk({"role": "assistant", "content": ""}, **perplexity),
+        chunk({"content": "See Jupyter."}, **perplexity),  # every chunk repeats them
+        chunk({"content": "", "annotations": [jupyter, {"type": "file_citation"}]}),
+        chunk({}, "stop", citations="not a list"),
+        "[DONE]",
+    )
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.sources == (
+        Source("https://jupyter.org/", "Jupyter"),
+        Source("https://ipython.org/", "IPython"),
+    )
+    reply = Reply()
+    for event in events:
+        reply.add(event)
+    assert [s.url for s in reply.sources] == ["https://jupyter.org/", "https://ipython.org/"]
+
+
+def test_a_whole_answer_with_citations() -> None:
+    body = {
+        "id": "c1",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": "Jupyter.",
+                    "annotations": [
+                        {"type": "url_citation", "url_citation": {"url": "https://jupyter.org/"}}
+                    ],
+                },
+            }
+        ],
+        "citations": ["https://ipython.org/"],
+    }
+    assert parse_completion(body).sources == [
+        Source("https://ipython.org/", None),
+        Source("https://jupyter.org/", None),
     ]

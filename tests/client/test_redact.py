@@ -129,3 +129,32 @@ def test_an_empty_redactor_changes_nothing() -> None:
     assert not redact
     assert redact("abc &#97;bc") == "abc &#97;bc"
     assert redact.pending("ab") == 0
+
+
+def test_secrets_split_by_markdown_escapes_line_breaks_and_invisible_characters() -> None:
+    secret = "sk-proj_0123/456789abcdef"
+    redact = Redactor([secret])
+    encoded = base64.b64encode(f"Authorization: Bearer {secret}".encode()).decode()
+    for text in [
+        "sk\\-proj\\_0123/456789abcdef",  # Markdown renders the escapes away
+        "sk-proj_0123/\u200b456789\u00adabcdef",  # zero-width space, soft hyphen
+        encoded[:20] + "\r\n" + encoded[20:],  # base64 wrapped as MIME does
+        "sk-proj_0123\\/456789abcdef",  # JSON's escaped slash, as PHP writes it
+    ]:
+        assert "***" in redact(text)
+        assert_no_secret(redact(text), secret)
+
+
+def test_placeholder_keys_and_short_values_are_not_secrets() -> None:
+    for value in ["EMPTY", "ollama", "lm-studio", "abc"]:
+        assert not Redactor([value])
+    assert Redactor(["ollama"])("ollama pull llama3") == "ollama pull llama3"
+
+
+def test_a_long_secret_costs_little_memory_and_time() -> None:
+    jwt = "eyJ" + secrets.token_urlsafe(3000)  # a 4 KB bearer token, as identity providers issue
+    redact = Redactor([jwt])
+    mask = StreamMask(redact)
+    text = f"a reply that echoes {jwt} back, then goes on " * 3
+    shown = "".join(mask.feed(text[i : i + 5]) for i in range(0, len(text), 5)) + mask.flush()
+    assert shown == "a reply that echoes *** back, then goes on " * 3

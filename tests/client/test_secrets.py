@@ -12,6 +12,7 @@ from leaks import assert_no_secret
 
 import nbchat
 from nbchat import errors
+from nbchat.events import ToolCallDelta
 
 from .faultserver import Cut, FaultServer, Pause, Script, sse
 from .test_http_errors import free_port
@@ -166,14 +167,86 @@ def test_the_reply_sent_back_to_the_backend_is_the_masked_one(fault: FaultServer
     assert_no_secret(fault.requests[1].body.decode(), token)
 
 
-def test_text_that_only_starts_like_the_token_is_kept(fault: FaultServer) -> None:
-    token = new_secret()
-    said = f"The prefix is {token[:3]} and then {token[:8]}"  # never the whole token
-    body = sse(*({"type": "text", "content": c} for c in said), {"type": "done", "usage": {}})
-    fault.script(PATH, Script(body=body))
+def test_a_reply_ending_with_the_tokens_start_keeps_a_short_one_masks_a_long_one(
+    fault: FaultServer,
+) -> None:
+    token = new_secret()  # 27 characters: half of it or more is masked
+    for end, shown in [(token[:8], token[:8]), (token[:14], "***")]:
+        said = f"The prefix is {token[:3]} and then {end}"
+        body = sse(*({"type": "text", "content": c} for c in said), {"type": "done"})
+        fault.script(PATH, Script(body=body))
+        chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+        assert chat.send("hi").text == f"The prefix is {token[:3]} and then {shown}"
+
+
+def test_held_text_keeps_its_place_before_a_tool_call_and_an_error(fault: FaultServer) -> None:
+    token = "sk-" + "9" * 24  # held back: any "s" could start it
+    events = [
+        {"type": "text", "content": "Let me list the files"},
+        {"type": "tool_call", "name": "ls", "args": {}},
+        {"type": "text", "content": "Done, as"},
+        {"type": "error", "message": "bye"},
+    ]
+    fault.script(PATH, Script(body=sse(*events)))
     chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
-    assert chat.send("hi").text == said.removesuffix(token[:8]) + "***"
-    # The end of a reply that could be the start of the token is masked: the rest never came.
+    with chat.stream("hi") as stream:
+        kinds = [type(event).__name__ for event in stream]
+    reply = stream.reply
+    assert reply.text == "Let me list the filesDone, as"
+    assert kinds == ["TextDelta", "TextDelta", "ToolCall", "TextDelta", "TextDelta", "Error"]
+
+
+def test_held_text_is_kept_when_the_stream_times_out(fault: FaultServer) -> None:
+    token = "sk-" + "9" * 24
+    body = sse({"type": "text", "content": "The answer is in the files"})
+    fault.script(PATH, Script(body=[*body, Pause(2)]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token, timeout=0.3)
+    with pytest.raises(errors.StreamError) as caught:
+        chat.send("hi")
+    assert caught.value.reply.text == "The answer is in the files"
+    assert caught.value.reply.error is not None and caught.value.reply.error.code == "timeout"
+
+
+def test_every_string_the_server_names_is_masked(fault: FaultServer) -> None:
+    token = new_secret()
+    events = [
+        {"type": "start", "messageId": f"m-{token}"},
+        {"type": "tool_call", "toolName": f"t{token}", "toolArgs": {}},
+        {"type": "tool_result", "toolName": f"t{token}", "result": 1},
+        {"type": "content", "delta": "ok"},
+        {"type": "error", "error": {"code": token, "message": "no"}},
+    ]
+    created = json.dumps({"data": {"id": f"c-{token}"}}).encode()
+    fault.script("/api/chats", Script(200, JSON, [created]))
+    fault.script(f"/api/chats/c-{token}/messages/stream", Script(body=sse(*events)))
+    chat = nbchat.Chat(fault.url, dialect="chats", model="m", user_id="u", token=token)
+    with pytest.raises(errors.StreamError) as caught:
+        chat.send("hi")
+    reply = caught.value.reply
+    assert reply.message_id == "m-***" and reply.error is not None and reply.error.code == "***"
+    assert_no_secret(f"{reply.to_dict()} {reply.events!r} {chat!r} {caught.value}", token)
+
+
+def test_growing_tool_arguments_are_masked_piece_by_piece(fault: FaultServer) -> None:
+    token = new_secret()
+    text = json.dumps({"query": f"header {token} " + "x" * 20_000})
+    pieces = [text[i : i + 7] for i in range(0, len(text), 7)]
+
+    def chunk(delta: dict, finish: str | None = None) -> dict:
+        return {"id": "c1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    calls = [{"index": 0, "id": "call_1", "function": {"name": "search", "arguments": ""}}]
+    body = [chunk({"role": "assistant", "tool_calls": calls})]
+    body += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}) for p in pieces]
+    body += [chunk({}, "tool_calls"), "[DONE]"]
+    fault.script("/v1/chat/completions", Script(body=sse(*body)))
+    chat = nbchat.Chat(f"{fault.url}/v1", dialect="openai", model="m", token=token)
+    with chat.stream("hi") as stream:
+        shown = [e.arguments for e in stream if isinstance(e, ToolCallDelta)]
+    assert len(shown) == len(pieces) + 1
+    assert shown[-1] == text.replace(token, "***")
+    assert all(shown[-1].startswith(seen) for seen in shown)  # each one the start of the next
+    assert_no_secret(repr(stream.reply.events), token)
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -263,3 +336,29 @@ def test_a_key_in_the_url_query_reaches_the_server_on_every_endpoint(fault: Faul
     chat = nbchat.Chat(f"{fault.url}?key={key}", dialect="agents", agent_id="ag_1")
     assert chat.send("hi").text == "ok"
     assert chat.send("again", stream=False).text == "whole"
+
+
+def test_short_preference_cookies_are_not_masked_session_cookies_are(fault: FaultServer) -> None:
+    session = new_secret()
+    said = f"Theme is dark, consent true, session {session}."
+    fault.script(PATH, Script(body=sse({"type": "text", "content": said}, {"type": "done"})))
+    cookies = {"theme": "dark", "consent": "true", "sid": "s1x9", "session": session}
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", cookies=cookies)
+    assert chat.send("hi").text == "Theme is dark, consent true, session ***."
+    assert chat.redact("sid s1x9") == "sid ***"  # short, but named like a session id
+
+
+@pytest.mark.parametrize("at", [480, 490, 499, 505])
+def test_a_long_error_body_is_cut_without_showing_part_of_the_token(
+    fault: FaultServer, at: int
+) -> None:
+    token = new_secret()
+    page = "x" * at + token + "y" * 600
+    fault.script(PATH, Script(500, {"Content-Type": "text/plain"}, [page.encode()]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token, max_retries=0)
+    with pytest.raises(errors.APIStatusError) as caught:
+        chat.send("hi")
+    message = str(caught.value)
+    assert "x" * 400 in message and "…" in message
+    for size in range(6, len(token) + 1):
+        assert token[:size] not in message

@@ -187,6 +187,7 @@ def said_about(execution: Execution) -> str:
         f"--tok {TYPED_SECRET}",  # an abbreviation of --token-env, once
         f"--token-e {TYPED_SECRET}",
         f"--token-env {TYPED_SECRET}",  # the token where its variable's name belongs
+        f"--token-env {TYPED_SECRET.upper().replace('-', '')}",  # an all-upper-case token
         f"{TYPED_SECRET}",  # a second positional argument
         f"--timeout {TYPED_SECRET}",
         f"--dialect {TYPED_SECRET}",
@@ -202,7 +203,7 @@ def test_a_token_typed_into_chat_connect_is_refused_and_never_echoed(
     execution = module_kernel.run(f"%chat_connect http://127.0.0.1:9 {options}")
     assert execution.reply["status"] == "error"
     assert execution.reply["ename"] == "UsageError"
-    assert_no_secret(said_about(execution), TYPED_SECRET)
+    assert_no_secret(said_about(execution), TYPED_SECRET, TYPED_SECRET.upper().replace("-", ""))
 
 
 @pytest.mark.parametrize(

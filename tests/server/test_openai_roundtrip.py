@@ -149,3 +149,13 @@ def test_agents_variant_text_and_tokens_used(variant: ServerHandle) -> None:
     assert reply.text == "two words"
     assert reply.usage == nbchat.Usage(total_tokens=5)
     assert "**Turn 2.**" in chat.send("and?").text  # the session is remembered
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_openai_citations_become_sources(server: ServerHandle, stream: bool) -> None:
+    cited = openai(server).send("/cite", stream=stream)
+    assert cited.text.startswith("Jupyter notebooks [1]")
+    assert cited.sources == [
+        Source("https://jupyter.org/", "Project Jupyter"),
+        Source("https://ipython.org/", "IPython"),
+    ]

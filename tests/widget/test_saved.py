@@ -99,6 +99,10 @@ def test_download_and_front_end_requests_from_the_view(make_widget) -> None:
         "application/json",
     )
     assert json.loads(answer["text"])["messages"][-1]["text"] == "for the file"
+    assert "request" not in answer
+    comm.from_view({"type": "export", "format": "markdown", "request": "r-1"})
+    answer = comm.customs()[-1]
+    assert (answer["filename"], answer["request"]) == ("chat.md", "r-1")  # only its view saves
 
     comm.from_view({"type": "front_end"})
     answer = comm.customs()[-1]

@@ -13,7 +13,10 @@ What real servers do besides the reference, and this module accepts:
   `id`; the name and id repeated in every fragment (llama-cpp-python);
 - no usage chunk when streaming (llama-cpp-python), or usage on the finishing chunk;
 - an `{"error": {...}}` object in the middle of a stream (vLLM, OpenAI);
-- a stream that ends after `finish_reason` without `data: [DONE]`.
+- a stream that ends after `finish_reason` without `data: [DONE]`;
+- citations as `annotations` of type `url_citation` on the delta or message (OpenAI's search
+  models, OpenRouter), or as top-level `citations` (URLs) and `search_results` ({title, url})
+  beside the choices (Perplexity): they become the reply's `sources`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ..events import (
     Event,
     ReasoningDelta,
     Reply,
+    Source,
     Start,
     TextDelta,
     ToolCall,
@@ -172,6 +176,7 @@ class OpenAIDecoder(Decoder):
         self._calls: list[_PartialCall] = []
         self._usage: Usage | None = None
         self._finish_reason: str | None = None
+        self._sources: dict[str, Source] = {}  # by URL, in the order first cited
 
     def decode(self, data: str, event: str = "message") -> list[Event]:
         if self.finished:
@@ -204,6 +209,7 @@ class OpenAIDecoder(Decoder):
             events.append(Start(self._message_id))
         if payload.get("usage") is not None:
             self._usage = usage_of(payload["usage"]) or self._usage
+        cite(payload, self._sources)
         if not choices:
             return events
         if type(choices) is not list:
@@ -236,6 +242,7 @@ class OpenAIDecoder(Decoder):
         for fragment in delta.get("tool_calls") or []:
             if isinstance(fragment, dict):
                 events.append(self._merge(fragment))
+        cite(delta, self._sources)
         reason = choice.get("finish_reason")
         if isinstance(reason, str) and reason:
             self._finish_reason = reason
@@ -282,8 +289,32 @@ class OpenAIDecoder(Decoder):
         self.finished = True
         return [
             *self._complete_calls(),
-            Done(self._message_id, self._usage, self._finish_reason),
+            Done(self._message_id, self._usage, self._finish_reason, (*self._sources.values(),)),
         ]
+
+
+def cite(part: Mapping[str, Any], into: dict[str, Source]) -> None:
+    """Add the citations a chunk, delta or message carries to `into` (by URL, first title
+    kept): `annotations` [{type: "url_citation", url_citation: {url, title}}] (OpenAI),
+    `citations` [url] and `search_results` [{title, url}] (Perplexity)."""
+    found: list[tuple[Any, Any]] = []
+    for note in _items(part, "annotations"):
+        if isinstance(note, dict) and isinstance(note.get("url_citation"), dict):
+            found.append((note["url_citation"].get("url"), note["url_citation"].get("title")))
+    found += [(url, None) for url in _items(part, "citations")]
+    for result in _items(part, "search_results"):
+        if isinstance(result, dict):
+            found.append((result.get("url"), result.get("title")))
+    for url, title in found:
+        if isinstance(url, str) and url:
+            known = into.get(url)
+            if known is None or (known.title is None and isinstance(title, str)):
+                into[url] = Source(url, title if isinstance(title, str) and title else None)
+
+
+def _items(part: Mapping[str, Any], key: str) -> list[Any]:
+    value = part.get(key)
+    return value if isinstance(value, list) else []
 
 
 def parse_completion(body: Any) -> Reply:
@@ -322,7 +353,12 @@ def parse_completion(body: Any) -> Reply:
             )
         )
     reason = choice.get("finish_reason")
-    events.append(Done(message_id, usage_of(body.get("usage")), reason or None))
+    sources: dict[str, Source] = {}
+    cite(body, sources)
+    cite(message, sources)
+    events.append(
+        Done(message_id, usage_of(body.get("usage")), reason or None, (*sources.values(),))
+    )
     for event in events:
         reply.add(event)
     return reply

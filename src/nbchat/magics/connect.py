@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import threading
 from argparse import Action, ArgumentParser, Namespace
 from typing import TYPE_CHECKING, Any
@@ -17,12 +16,11 @@ from ..dialects import DEFAULT_DIALECT, DIALECTS, Dialect, connection_settings
 from ..errors import NbchatError
 from ..redact import Redactor
 from ..settings import Setting, from_environment, missing
-from .options import parse_line
 
 if TYPE_CHECKING:
     from ..server import ServerHandle
 
-__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_parser", "parse_connect_line"]
+__all__ = ["DEMO_TARGETS", "DemoServer", "connect", "connect_parser"]
 
 #: What `%chat_connect --demo` talks to on the built-in server, per dialect.
 DEMO_TARGETS: dict[str, dict[str, str]] = {
@@ -100,35 +98,6 @@ class RefuseToken(Action):
             "--token is not accepted: a token typed in a cell stays in the notebook. Delete it "
             "from the cell, put it in an environment variable and use --token-env NAME"
         )
-
-
-def parse_connect_line(parser: MagicArgumentParser, line: str) -> Namespace:
-    """The options of a `%chat_connect` line. argparse's errors quote what it could not use,
-    which may be a token typed in the wrong place: they name only the options instead."""
-    try:
-        return parse_line(parser, line)
-    except UsageError as exc:
-        message = str(exc)
-        if "unrecognized arguments" in message:
-            names = [word.split("=", 1)[0] for word in _words(line) if word.startswith("-")]
-            known = {name for action in parser._actions for name in action.option_strings}
-            unknown = [name for name in names if name not in known]
-            detail = f": {', '.join(unknown)}" if unknown else " (values not shown)"
-            raise UsageError(f"unrecognized arguments{detail}; see %chat_connect?") from None
-        raise UsageError(Redactor(_values(line))(message)) from None
-
-
-def _values(line: str) -> list[str]:
-    """What was typed as values on a line: `VALUE` and the part after `--flag=`."""
-    words = _words(line)
-    return [word.partition("=")[2] if word.startswith("-") else word for word in words]
-
-
-def _words(line: str) -> list[str]:
-    try:
-        return shlex.split(line)
-    except ValueError:
-        return line.split()
 
 
 class DemoServer:
@@ -225,8 +194,10 @@ def _given(args: Namespace, kind: type[Dialect[Any]]) -> dict[str, Any]:
 
 
 def _unset(name: str) -> str:
-    # A value that does not look like a variable name may be the token itself: not shown.
-    shown = name if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) else "(not shown)"
+    # A value that does not look like a variable name may be the token itself: not shown
+    # (names are upper case, with few digits; tokens are mixed case or full of digits).
+    looks_like_a_name = re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) and sum(map(str.isdigit, name)) <= 4
+    shown = name if looks_like_a_name else "(not shown)"
     return (
         f"the environment variable {shown} is not set; --token-env takes the name of the "
         "variable that holds the token (like AGENTS_TOKEN), never the token"

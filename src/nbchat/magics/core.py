@@ -26,7 +26,7 @@ from ..kernel import explain_prompt
 from ..markdown import first_code_block, turns_html, turns_text
 from ..session import Session, session
 from ..toolloop import ask_with_input
-from .connect import DemoServer, connect, connect_parser, parse_connect_line
+from .connect import DemoServer, connect, connect_parser
 from .display import LiveView, OnScreen, show_final
 from .options import chat_arguments, interpolate, magic_options, parse_line, split_options
 from .tools import TOOL_STEPS, named_tools, tools_listing
@@ -118,7 +118,7 @@ class ChatMagics(Magics):
         variable NAME. Prints nothing, so notebooks stay the same from run to run (nbval).
         """
         parser = connect_parser()
-        args = parse_connect_line(parser, line)
+        args = parse_line(parser, line)
         if args.help:
             print(parser.format_help())
             return

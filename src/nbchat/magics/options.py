@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from argparse import ArgumentParser, Namespace
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_ar
 
 from ..budget import Part
 from ..errors import TemplateError
+from ..redact import Redactor
 from ..template import expand
 
 __all__ = [
@@ -41,6 +43,17 @@ def parse_line(magic: Any, line: str) -> Namespace:
         return parser.parse_argstring(line)
     except ValueError as exc:  # shlex: "No closing quotation"
         raise UsageError(f"{exc} in the options: close the quote or remove it") from None
+    except UsageError as exc:  # argparse quotes what it could not use: a misplaced token?
+        raise UsageError(Redactor(_typed_values(line))(str(exc))) from None
+
+
+def _typed_values(line: str) -> list[str]:
+    """What was typed as values on a line: words, and the part after `--flag=`."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    return [word.partition("=")[2] if word.startswith("-") else word for word in words]
 
 
 def chat_arguments(func: Any) -> Any:

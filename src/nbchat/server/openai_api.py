@@ -293,6 +293,8 @@ def _whole(completion: Completion) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": plan.text or None}
     if plan.reasoning:
         message["reasoning_content"] = plan.reasoning
+    if plan.sources:
+        message["annotations"] = _annotations(plan)
     if calls:
         message["tool_calls"] = [
             {
@@ -317,6 +319,14 @@ def _whole(completion: Completion) -> dict[str, Any]:
         ],
         "usage": completion.usage(),
     }
+
+
+def _annotations(plan: Plan) -> list[dict[str, Any]]:
+    """The plan's citations as OpenAI's search models annotate a message."""
+    return [
+        {"type": "url_citation", "url_citation": {"url": url, "title": title}}
+        for title, url in plan.sources
+    ]
 
 
 class ChunkFormat:
@@ -380,7 +390,12 @@ class ChunkFormat:
         return chunks
 
     def closing(self) -> list[Payload]:
-        closing: list[Payload] = [self._chunk({}, self.completion.finish_reason)]
+        delta = (
+            {"annotations": _annotations(self.completion.plan)}
+            if self.completion.plan.sources
+            else {}
+        )
+        closing: list[Payload] = [self._chunk(delta, self.completion.finish_reason)]
         if self.completion.include_usage:
             usage = {**self._chunk({}), "choices": [], "usage": self.completion.usage()}
             closing.append(usage)
