@@ -35,7 +35,7 @@ from .stream import (
 )
 from .toolloop import DEFAULT_MAX_ROUNDS, Asker, ToolLoop, ask_with_input
 from .tools import Approve, Tool, as_tool, check_approve
-from .turn import Listener, Turn, TurnKind, utc_now
+from .turn import Listener, Listeners, Turn, TurnKind, utc_now
 
 log = logging.getLogger("nbchat")
 
@@ -129,7 +129,7 @@ class Chat:
         self._target = target
         self._client: Client | None = None
         self._lock = threading.RLock()
-        self._listeners: tuple[Listener, ...] = ()  # replaced, never mutated: safe to iterate
+        self._listeners = Listeners()
         self._tools: dict[str, Tool] = {}
         self._loops: list[ToolLoop] = []  # turns now running tools, for `decide`
         self.history: list[Turn] = []
@@ -246,7 +246,8 @@ class Chat:
         Chat's policy for it. Raises ConfigurationError for an empty message or a tool the
         dialect cannot run; opening raises the typed HTTP errors (see `EventStream`).
         """
-        return EventStream(*self._blocking_turn(text, model, whole, ask, tools, approve))
+        blocking = self._blocking_turn(text, model, whole, ask, tools, approve)
+        return EventStream(*blocking, self._listeners)
 
     def _blocking_turn(
         self,
@@ -327,7 +328,9 @@ class Chat:
             blocking, turn, notify, timeout, redact = self._blocking_turn(
                 text, model, whole, ask, (), None
             )
-            return AsyncEventStream(ThreadedSource(blocking), turn, notify, timeout, redact)
+            return AsyncEventStream(
+                ThreadedSource(blocking), turn, notify, timeout, redact, self._listeners
+            )
         turn = self._new_turn(text, model)
         client = AsyncClient(self._config)
         http = client.http()
@@ -353,7 +356,9 @@ class Chat:
                 return await client.open_stream(http, request, deadline)
 
             source = AsyncSSESource(open_response, http.aclose, self._decoder())
-        return AsyncEventStream(source, turn, self._notify, self.timeout, self._config.redact)
+        return AsyncEventStream(
+            source, turn, self._notify, self.timeout, self._config.redact, self._listeners
+        )
 
     async def asend(self, text: str, *, stream: bool = True, model: str | None = None) -> Reply:
         """The asyncio twin of `send`: same result, same errors."""
@@ -403,24 +408,21 @@ class Chat:
         None, the reply's status final). Listeners run on the thread that streams.
         """
         with self._lock:
-            self._listeners = (*self._listeners, listener)
+            self._listeners.add(listener)
 
         def unsubscribe() -> None:
             with self._lock:
-                self._listeners = tuple(x for x in self._listeners if x is not listener)
+                self._listeners.remove(listener)
 
         return unsubscribe
 
     def _notify(self, kind: TurnKind, turn: Turn, event: Event | None) -> None:
-        if kind == "turn_start":
-            turn.started_at = utc_now()
-        elif kind == "turn_end":
-            turn.ended_at = utc_now()
-        for listener in self._listeners:
-            try:
-                listener(kind, turn, event)
-            except Exception:  # a broken display must not break the conversation
-                log.exception("nbchat listener failed")
+        if kind != "event":  # once per turn; events are by far the most common
+            if kind == "turn_start":
+                turn.started_at = utc_now()
+            else:
+                turn.ended_at = utc_now()
+        self._listeners(kind, turn, event)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -523,7 +525,7 @@ class Chat:
         self.__dict__.update(state)
         self._client = None
         self._lock = threading.RLock()
-        self._listeners = ()
+        self._listeners = Listeners()
         self._loops = []
 
 

@@ -37,8 +37,12 @@ class ReplyMask:
         self._arguments: dict[str, _Arguments] = {}  # per tool call still streaming
 
     def events(self, events: Iterable[Event]) -> Iterator[Event]:
+        passes = self._text.passes
         for event in events:
-            yield from self(event)
+            if type(event) is TextDelta and passes(event.text):
+                yield event  # `__call__`'s common case, without its call and list per delta
+            else:
+                yield from self(event)
 
     async def aevents(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
         async for event in events:

@@ -160,6 +160,11 @@ class Redactor:
         self._longest = len(self._forms[0]) if self._forms else 0
         #: What the end of a text may show of a secret's start when the text ends there.
         self.revealing = max(MIN_SECRET_LENGTH, min(map(len, raw), default=0) // 2)
+        # A form's start at the end of a text ends with the form's first character, or with
+        # two characters that stand side by side in the form: a text ending with neither holds
+        # no start (`settled`, once per streamed delta, checks this with two set lookups).
+        self._first_chars = {form[0] for form in self._forms}
+        self._pairs = {form[i : i + 2] for form in self._forms for i in range(len(form) - 1)}
 
     def __call__(self, text: str) -> str:
         if self._suspect is None or not self._suspect.search(text):
@@ -173,10 +178,15 @@ class Redactor:
         return text
 
     def settled(self, text: str) -> bool:
-        """Whether `text` certainly needs no masking and ends where no secret can start: no
-        form, no encoded character, a last character no form has (a space, say)."""
+        """Whether `text` certainly needs no masking and ends where no secret can start (so
+        `self(text)` is `text` and `pending(text)` is 0): no form, no encoded character, and
+        an end that begins no form (neither its last character nor its last two)."""
         suspect = self._suspect
-        return text[-1:] not in self._alphabet and (suspect is None or not suspect.search(text))
+        return (
+            text[-1:] not in self._first_chars
+            and text[-2:] not in self._pairs
+            and (suspect is None or not suspect.search(text))
+        )
 
     def pending(self, text: str) -> int:
         """How many characters at the end of `text` could be the start of a secret's form

@@ -28,13 +28,15 @@ from .errors import APIStatusError, NbchatError
 from .events import Done, Error, Event, Reply, TextDelta
 from .masking import ReplyMask
 from .redact import Redactor
-from .turn import Turn, TurnKind
+from .turn import Listeners, Turn, TurnKind
 
 log = logging.getLogger("nbchat")
 
 TERMINAL = (Done, Error)  # a reply is over after either
 
 
+#: Hears a turn start and end (and the Error that ends a failed one); each streamed event goes
+#: to the `Listeners` directly, without a call when there are none.
 Notify = Callable[[TurnKind, Turn, "Event | None"], None]
 
 
@@ -54,16 +56,18 @@ class EventDecoder:
         self.finished = False
 
     def feed(self, data: str, event: str) -> list[Event]:
-        if self.finished or not data or (data[0] <= " " and data.isspace()):
+        if self.finished or (data[:1] <= " " and (not data or data.isspace())):
             return []  # keep-alives and empty payloads carry nothing
         try:
             events = self._decoder.decode(data, event)
         except MalformedPayload as exc:
             events = [Error("malformed", str(exc))]
-        if len(events) == 1 and not self._high:  # the common case: one delta, whole characters
-            first = events[0]
-            if type(first) is TextDelta and not (
-                "\ud800" <= first.text[-1:] <= "\udfff" or "\ud800" <= first.text[:1] <= "\udfff"
+        # The common case: one delta of whole characters. An ASCII string (`isascii` is O(1)
+        # in CPython) has no UTF-16 half; other text is looked at only at its two ends.
+        if len(events) == 1 and type(events[0]) is TextDelta and not self._high:
+            text = events[0].text
+            if text.isascii() or not (
+                "\ud800" <= text[-1:] <= "\udfff" or "\ud800" <= text[:1] <= "\udfff"
             ):
                 return events
         return self._fold(events)
@@ -174,8 +178,9 @@ class SSESource:
             self._response.read()
             yield decoder.not_a_stream(self._response)
             return
+        feed = decoder.feed
         for sse in httpx_sse.EventSource(self._response).iter_sse():
-            yield from decoder.feed(sse.data, sse.event)
+            yield from feed(sse.data, sse.event)
             if decoder.finished:
                 return
         yield from decoder.end_of_stream()
@@ -264,12 +269,15 @@ class EventStream:
         turn: Turn,
         notify: Notify,
         timeout: float,
-        redact: Redactor | None = None,
+        redact: Redactor | None,
+        listeners: Listeners,
     ) -> None:
         self.turn = turn
         self._source = source
         self._notify = notify
-        self._deadline = Deadline(timeout)
+        self._listeners = listeners
+        # Restarts when the reader comes back for more after taking events.
+        self._deadline = Deadline(timeout, turn.reply.events.__len__)
         self._mask = ReplyMask(redact) if redact else None
         self._lock = threading.Lock()
         self._opened = False
@@ -316,17 +324,18 @@ class EventStream:
         return self._iterator
 
     def _events(self) -> Iterator[Event]:
-        # Once per delta: `_emit` with its lookups done once, outside the loop.
-        reset, add, notify, turn = self._deadline.reset, self.reply.add, self._notify, self.turn
+        # Once per delta: `_emit` with its lookups done once, outside the loop, and no call
+        # when nobody listens.
+        add, listeners, turn = self.reply.add, self._listeners, self.turn
         mask = self._mask
         events = self._source.events()
         try:
             for event in mask.events(events) if mask else events:
                 if self._stopped:
                     return
-                reset()
                 add(event)
-                notify("event", turn, event)
+                if listeners.all:
+                    listeners("event", turn, event)
                 yield event
         except Exception as exc:
             if not self._stopped:
@@ -337,7 +346,6 @@ class EventStream:
             self.close()
 
     def _emit(self, event: Event) -> Event:
-        self._deadline.reset()
         self.reply.add(event)
         self._notify("event", self.turn, event)
         return event
@@ -486,12 +494,15 @@ class AsyncEventStream:
         turn: Turn,
         notify: Notify,
         timeout: float,
-        redact: Redactor | None = None,
+        redact: Redactor | None,
+        listeners: Listeners,
     ) -> None:
         self.turn = turn
         self._source = source
         self._notify = notify
-        self._deadline = Deadline(timeout)
+        self._listeners = listeners
+        # Restarts when the reader comes back for more after taking events.
+        self._deadline = Deadline(timeout, turn.reply.events.__len__)
         self._mask = ReplyMask(redact) if redact else None
         self._opened = False
         self._closed = False
@@ -552,7 +563,6 @@ class AsyncEventStream:
             await self.aclose()
 
     def _emit(self, event: Event) -> Event:
-        self._deadline.reset()
         self.reply.add(event)
         self._notify("event", self.turn, event)
         return event

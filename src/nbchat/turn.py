@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ from typing import Any, Literal
 
 from .events import Event, Reply
 
-__all__ = ["Listener", "Turn", "TurnKind", "utc_now"]
+__all__ = ["Listener", "Listeners", "Turn", "TurnKind", "utc_now"]
+
+log = logging.getLogger("nbchat")
 
 #: What a listener is told: a turn began, one of its events arrived, or it ended.
 TurnKind = Literal["turn_start", "event", "turn_end"]
@@ -73,3 +76,24 @@ def utc_now() -> str:
 #: `listener(kind, turn, event)`: `event` is the normalized event for "event", else None.
 #: Listeners run on the thread that streams the turn; what they raise is logged and dropped.
 Listener = Callable[[TurnKind, Turn, "Event | None"], None]
+
+
+class Listeners:
+    """Who hears a Chat's turns. `all` is replaced, never mutated, so a streaming thread reads
+    it without a lock, and a stream skips the call per event when nobody listens."""
+
+    def __init__(self) -> None:
+        self.all: tuple[Listener, ...] = ()
+
+    def add(self, listener: Listener) -> None:
+        self.all = (*self.all, listener)
+
+    def remove(self, listener: Listener) -> None:
+        self.all = tuple(x for x in self.all if x is not listener)
+
+    def __call__(self, kind: TurnKind, turn: Turn, event: Event | None) -> None:
+        for listener in self.all:
+            try:
+                listener(kind, turn, event)
+            except Exception:  # a broken display must not break the conversation
+                log.exception("nbchat listener failed")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import nbchat
@@ -59,6 +61,17 @@ async def test_async_silence_timeout(fault: FaultServer) -> None:
     async with chat_for(fault, timeout=0.4).astream("hi") as events:
         [event async for event in events]
     assert events.reply.error.code == "timeout"
+
+
+async def test_async_slow_reader_is_not_a_timeout(fault: FaultServer) -> None:
+    text = [
+        step for _ in range(3) for step in (*sse({"type": "text", "content": "."}), Pause(0.05))
+    ]
+    fault.script(PATH, Script(body=[*text, *BODY[-1:]]))
+    async with chat_for(fault, timeout=0.3).astream("hi") as events:
+        async for _ in events:
+            await asyncio.sleep(0.5)  # the reader, not the server, takes its time
+    assert (events.reply.text, events.reply.status) == ("...", "complete")
 
 
 async def test_async_break_stops(fault: FaultServer) -> None:

@@ -10,6 +10,8 @@ import secrets
 import pytest
 from leaks import assert_no_secret
 
+from nbchat.events import Done, TextDelta
+from nbchat.masking import ReplyMask
 from nbchat.redact import Redactor, StreamMask
 
 WORDS = ["the", "key", "sk", "-", "&", "&amp;", "%", "%2", "\\", "\\u00", "R&D", "100%", "a\\b"]
@@ -74,6 +76,42 @@ def test_text_without_a_secret_passes_through_a_stream_unchanged(seed: int) -> N
         text = _text(rng, None)
         assert _streamed(text, StreamMask(redact), rng) == text
         assert redact(text) == text
+
+
+def _pieces(text: str, rng: random.Random) -> list[str]:
+    cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randrange(8))))
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_settled_pieces_are_ones_the_full_check_leaves_alone(seed: int) -> None:
+    """`settled`, the cheap check a reply stream makes per delta, never passes a piece that
+    masking would change or hold back."""
+    rng = random.Random(seed)
+    secret = f"sk-{secrets.token_urlsafe(18)}"
+    redact = Redactor([secret])
+    verdicts = set()
+    for _ in range(100):
+        for piece in _pieces(_text(rng, secret if rng.random() < 0.5 else None), rng):
+            settled = redact.settled(piece)
+            verdicts.add(settled)
+            if settled:
+                assert redact(piece) == piece
+                assert redact.pending(piece) == 0
+    assert verdicts == {True, False}  # both cases were met
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_secret_never_survives_a_reply_stream(seed: int) -> None:
+    rng = random.Random(seed)
+    secret = f"sk-{secrets.token_urlsafe(18)}"
+    redact = Redactor([secret])
+    for _ in range(50):
+        text = _text(rng, secret)
+        events = [*map(TextDelta, _pieces(text, rng)), Done()]
+        shown = "".join(e.text for e in ReplyMask(redact).events(events) if type(e) is TextDelta)
+        assert_no_secret(shown, secret)
+        assert "***" in shown
 
 
 def test_a_stream_holds_back_only_what_could_start_a_secret() -> None:

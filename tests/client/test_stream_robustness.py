@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -124,6 +125,20 @@ def test_slow_but_steady_events_are_not_a_timeout(fault: FaultServer) -> None:
     ]
     reply = run(fault, [*steady, *DONE], timeout=0.5)
     assert (reply.text, reply.status) == ("........", "complete")
+
+
+def test_a_slow_reader_is_not_a_silent_server(fault: FaultServer) -> None:
+    """The timeout measures the server's silence: time the reader spends on the events it
+    already has does not count, even when the next bytes are waiting when it comes back."""
+    steady = [
+        step for _ in range(3) for step in (*sse({"type": "text", "content": "."}), Pause(0.05))
+    ]
+    fault.script(PATH, Script(body=[*steady, *DONE]))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", timeout=0.3)
+    with chat.stream("hi") as events:
+        for _ in events:
+            time.sleep(0.5)  # longer than the timeout, on every event
+    assert (events.reply.text, events.reply.status) == ("...", "complete")
 
 
 def test_events_after_done_are_not_read(fault: FaultServer) -> None:

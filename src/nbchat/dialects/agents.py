@@ -81,7 +81,10 @@ class AgentsDecoder(Decoder):
         payload = parse_json_object(data)
         kind = payload.get("type")
         if kind == "text" or kind == "content":  # by far the most common: kept first and short
-            return [TextDelta(text_field(payload, "content"))]
+            content = payload.get("content", "")
+            if type(content) is str:  # `text_field` inline: this runs once per delta
+                return [TextDelta(content)]
+            return [TextDelta(text_field(payload, "content"))]  # its error
         if kind == "token":
             return [TextDelta(text_field(payload, "token" if "token" in payload else "content"))]
         if kind == "tool_call":
