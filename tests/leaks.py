@@ -51,9 +51,16 @@ def _unescaped(text: str) -> str:
 
 def views(text: str) -> list[str]:
     """`text` and what decoders make of it: HTML references, percent-encoding (any case),
-    `\\uXXXX` escapes, each once and all in turn."""
+    `\\uXXXX` escapes, each once and all in turn, then without what no reader sees (line
+    breaks, zero-width characters, soft hyphens)."""
     decoded = [html.unescape(text), unquote(text), _unescaped(text)]
-    return [text, *decoded, _unescaped(unquote(html.unescape(text)))]
+    everything = _unescaped(unquote(html.unescape(text)))
+    return [
+        text,
+        *decoded,
+        everything,
+        re.sub("[\u00ad\u200b-\u200f\u2060\ufeff\r\n]", "", everything),
+    ]
 
 
 def leaks(text: str, secrets: list[str]) -> list[str]:

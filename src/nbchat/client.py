@@ -84,7 +84,7 @@ class ClientConfig:
             cookies = self.cookie_source
         except errors.ConfigurationError:  # unreadable: then no request carried its values
             cookies = httpx.Cookies()
-        secrets = [self.token, *cookie_secrets(cookies)]
+        secrets = [self.token, *cookie_secrets(cookies, url)]
         for part in (url, _parse_url(self.proxy.url) if self.proxy else None):
             if part is not None:
                 secrets += url_secrets(part)
@@ -97,9 +97,9 @@ class ClientConfig:
         cookies = self.cookie_source
         url = httpx.URL(self.base_url)
         return {
-            # The query goes with every request (httpx would otherwise take it for a path).
+            # The query goes with every request as written (`build_request`): httpx would
+            # take it for a part of the path.
             "base_url": url.copy_with(query=None),
-            "params": url.params,
             "headers": headers,
             "cookies": cookies if isinstance(cookies, httpx.Cookies) else None,
             "timeout": httpx.Timeout(self.timeout),
@@ -115,7 +115,8 @@ class ClientConfig:
     def build_request(
         self, http: httpx.Client | httpx.AsyncClient, request: HttpRequest
     ) -> httpx.Request:
-        """The httpx request, with the cookies a cookies.txt file has for its URL.
+        """The httpx request, with the base URL's query as written (`?api-version=…&api-key=…`)
+        and the cookies a cookies.txt file has for its URL.
 
         A string with a lone UTF-16 half (a tool's result read with `surrogateescape`, say)
         cannot be encoded as UTF-8: such halves go as U+FFFD instead of failing the request.
@@ -129,6 +130,9 @@ class ClientConfig:
             built = http.build_request(
                 request.method, request.path, json=body, headers=request.headers
             )
+        query = httpx.URL(self.base_url).query
+        if query and not built.url.query:
+            built.url = built.url.copy_with(query=query)
         source = self.cookie_source
         if isinstance(source, CookieFile):
             from_file = "; ".join(f"{c.name}={c.value}" for c in source.for_url(built.url))
@@ -219,24 +223,33 @@ def safe_url(url: str) -> str:
     if ";" in parsed.path:
         parsed = parsed.copy_with(path=re.sub(r";[^/]*", "", parsed.path))
     if parsed.query:
-        masked = "&".join(f"{name}=***" for name in parsed.params)
+        masked = "&".join(
+            f"{name}=***" if value else "***" for name, value in parsed.params.multi_items()
+        )
         parsed = parsed.copy_with(query=masked.encode())
     return str(parsed)
 
 
-def cookie_secrets(source: httpx.Cookies | CookieFile) -> list[str]:
-    """The cookie values to mask: any named like a credential (`session`, `auth_token`,
-    `connect.sid`), and any of 8 characters or more; shorter ones (`theme=dark`,
-    `consent=true`) are preferences, and masking them would mangle ordinary words."""
-    jar = source.cookies if isinstance(source, CookieFile) else source.jar
+def cookie_secrets(source: httpx.Cookies | CookieFile, url: httpx.URL | None) -> list[str]:
+    """The values of the cookies sent to `url`'s host (all given ones, for a dict or a jar) that
+    look like credentials: named like one (`session`, `auth_token`, `connect.sid`), or 16
+    characters or more (session ids). Shorter ones (`theme=dark`, `consent=accepted`) are
+    preferences: masking them would mangle ordinary words in replies."""
+    if isinstance(source, CookieFile):
+        jar: Any = source.for_host(url) if url is not None else source.cookies
+    else:
+        jar = source.jar
     return [
-        c.value
-        for c in jar
-        if c.value and (len(c.value) >= 8 or SECRET_PARAMETER.search(c.name) or _SID.search(c.name))
+        c.value for c in jar if c.value and (len(c.value) >= 16 or _CREDENTIAL_NAME.search(c.name))
     ]
 
 
-_SID = re.compile(r"(^|[._-])sid$", re.I)
+#: A cookie name with a credential word in it, as a whole word (`api_key`, not `keyboard`).
+_CREDENTIAL_NAME = re.compile(
+    r"(^|[._-])(key|token|secret|auth|sig|pass|password|pwd|credentials?|sess|session|sid|jwt)"
+    r"($|[._-]|id$)",
+    re.I,
+)
 
 
 def url_secrets(url: httpx.URL) -> list[str]:
@@ -247,7 +260,17 @@ def url_secrets(url: httpx.URL) -> list[str]:
         found += [url.password, f"{url.username}:{url.password}"]
     elif url.username:
         found.append(url.username)
-    found += [value for name, value in url.params.multi_items() if SECRET_PARAMETER.search(name)]
+    for name, value in url.params.multi_items():
+        if not value:
+            found.append(name)  # `?KEY`: the name is the value
+        elif SECRET_PARAMETER.search(name):
+            found.append(value)
+    for parameter in re.findall(r";([^/;]*)", url.path):  # path parameters: `/v1;key=…`
+        name, _, value = parameter.partition("=")
+        if not value:
+            found.append(name)
+        elif SECRET_PARAMETER.search(name):
+            found.append(value)
     return found
 
 

@@ -81,6 +81,13 @@ class CookieFile:
     def __repr__(self) -> str:
         return f"CookieFile({str(self.path)!r}, {len(self.cookies)} cookies)"
 
+    def for_host(self, url: httpx.URL) -> list[FileCookie]:
+        """The cookies curl would send to some path of `url`'s host (any path)."""
+        host = url.host.lower()
+        secure_context = url.scheme == "https" or host in ("localhost", "127.0.0.1", "::1")
+        now = time.time()
+        return [c for c in self.cookies if c.matches(host, c.path, secure_context, now)]
+
     def for_url(self, url: httpx.URL) -> list[FileCookie]:
         """The cookies curl would send to `url`, in curl's order (longest path, then longest
         domain, then longest name first; then file order)."""

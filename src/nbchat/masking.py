@@ -77,10 +77,10 @@ class ReplyMask:
         """A streaming call's arguments so far, masked: only the new part is looked at."""
         key = event.id or event.name
         state = self._arguments.get(key)
-        if state is None or len(event.arguments) < state.seen:  # new, or not a continuation
+        if state is None or not event.arguments.startswith(state.raw):  # another call
             state = self._arguments[key] = _Arguments(StreamMask(self._redact))
-        state.shown += state.mask.feed(event.arguments[state.seen :])
-        state.seen = len(event.arguments)
+        state.shown += state.mask.feed(event.arguments[len(state.raw) :])
+        state.raw = event.arguments
         redact = self._redact
         return ToolCallDelta(redact(event.id or "") or None, redact(event.name), state.shown)
 
@@ -88,8 +88,8 @@ class ReplyMask:
 @dataclasses.dataclass
 class _Arguments:
     mask: StreamMask
-    seen: int = 0  # characters of the raw arguments fed so far
-    shown: str = ""  # the masked arguments so far
+    raw: str = ""  # the arguments as received so far
+    shown: str = ""  # the same, masked
 
 
 def masked(value: Any, redact: Redactor) -> Any:

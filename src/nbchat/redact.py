@@ -70,38 +70,45 @@ def secret_forms(secret: str) -> set[str]:
 
 #: One character written as a character reference, a percent-encoded ASCII byte, a
 #: backslash escape (`\\u0073`, `\\x73`, or Markdown's and JSON's `\\-`, `\\/`): a renderer or
-#: a decoder turns it back into the character. Also what no reader sees: line breaks (base64
-#: wrapped at 76 columns), zero-width characters and soft hyphens.
+#: a decoder turns it back into the character. Also what no reader sees: a line break (base64
+#: wrapped at 76 columns; two in a row are a paragraph break, which no secret crosses),
+#: zero-width characters and soft hyphens.
 _UNIT = re.compile(
     r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});?|&[A-Za-z][A-Za-z0-9]{1,31};"
     r"|%[0-7][0-9a-fA-F]|\\u[0-9a-fA-F]{4}|\\x[0-7][0-9a-fA-F]|\\[!-/:-@\[-`{-~]"
-    r"|\r?\n|[\u00ad\u200b-\u200f\u2060\ufeff]"
+    r"|(?:\r\n?|\n)(?![\r\n])|[\u00ad\u200b-\u200f\u2060\ufeff]"
 )
 #: The start of such a unit at the end of a piece of text: the next piece may complete it.
 _UNIT_START = re.compile(
     r"(?:&#?[xX]?[0-9a-fA-F]{0,7}|&[A-Za-z][A-Za-z0-9]{0,31}|%[0-7]?"
     r"|\\(?:u[0-9a-fA-F]{0,3}|x[0-7]?)?)\Z"
 )
+_INVISIBLE = "\r\n\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 #: Whether a text may hold a unit at all (cheaper than looking for one).
-_ENCODED = re.compile(r"[&%\\\n\u00ad\u200b-\u200f\u2060\ufeff]")
-_INVISIBLE = {"\n", "\r\n", "\u00ad", "\u2060", "\ufeff"} | {chr(c) for c in range(0x200B, 0x2010)}
+_ENCODED = re.compile(f"[&%\\\\{_INVISIBLE}]")
 
-#: Keys that servers document as placeholders, not secrets: masking them would only mangle
-#: replies that name the tool (vLLM's "EMPTY", Ollama's "ollama", LM Studio's "lm-studio",
-#: llama.cpp's "sk-no-key-required").
-PLACEHOLDER_KEYS = frozenset({"EMPTY", "ollama", "lm-studio", "sk-no-key-required", "none"})
+#: Keys that servers document as placeholders, not secrets (compared ignoring case): masking
+#: them would only mangle replies that name the tool (vLLM's "EMPTY" and "token-abc123",
+#: Ollama's "ollama", LM Studio's "lm-studio", llama.cpp's "sk-no-key-required").
+PLACEHOLDER_KEYS = frozenset(
+    {"empty", "ollama", "lm-studio", "sk-no-key-required", "token-abc123", "none", "dummy"}
+    | {"not-needed", "no-key", "local"}
+)
+#: Secrets shorter than this are masked only as whole words: a short token such as "test"
+#: must not turn "latest tests" into "la*** ***s".
+WORD_SECRET_LENGTH = 12
 
 
 def _unit_char(unit: str) -> str:
-    if unit in _INVISIBLE:
-        return ""
     if unit[0] == "&":
-        return html.unescape(unit)
-    if unit[0] == "%":
-        return chr(int(unit[1:], 16))
-    if len(unit) == 2:  # a backslash before punctuation
-        return unit[1]
-    return chr(int(unit[2:], 16))
+        char = html.unescape(unit)
+    elif unit[0] == "%":
+        char = chr(int(unit[1:], 16))
+    elif unit[0] == "\\":
+        char = unit[1] if len(unit) == 2 else chr(int(unit[2:], 16))
+    else:
+        char = unit  # a line break or an invisible character
+    return "" if char in _INVISIBLE or char == "\r\n" else char
 
 
 def _decoded(text: str) -> tuple[str, list[int], list[int]]:
@@ -126,6 +133,13 @@ def _decoded(text: str) -> tuple[str, list[int], list[int]]:
     return "".join(parts), starts, ends
 
 
+def _pattern(form: str) -> str:
+    """A form as a regex: a short one only where no letter or digit touches it."""
+    if len(form) >= WORD_SECRET_LENGTH:
+        return re.escape(form)
+    return rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])"
+
+
 class Redactor:
     """`redactor(text)` is `text` with every form of every secret replaced by `***`.
 
@@ -140,20 +154,22 @@ class Redactor:
         raw = {
             secret
             for secret in secrets
-            if secret and len(secret) >= MIN_SECRET_LENGTH and secret not in PLACEHOLDER_KEYS
+            if secret
+            and len(secret) >= MIN_SECRET_LENGTH
+            and secret.lower() not in PLACEHOLDER_KEYS
         }
         forms: set[str] = set()
         for secret in raw:
             forms |= secret_forms(secret)
         self._forms = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
         self._sorted = sorted(forms)  # for "does any form start with this?" (bisect)
-        forms_pattern = "|".join(map(re.escape, self._forms))
+        forms_pattern = "|".join(map(_pattern, self._forms))
         self._pattern = re.compile(forms_pattern)
         # A text with none of these needs no work (the common case, on the streaming path).
         self._suspect = re.compile(f"{forms_pattern}|{_ENCODED.pattern}") if forms else None
         # What the last character of a secret's start can be: a form's, or a unit's.
         self._alphabet = set("".join(self._forms)) | set(
-            string.ascii_letters + string.digits + string.punctuation + "\n"
+            string.ascii_letters + string.digits + string.punctuation + _INVISIBLE
         )
         firsts = re.escape("".join({form[0] for form in self._forms}))
         self._firsts = re.compile(f"[{firsts}]" if firsts else "(?!)")
@@ -204,7 +220,9 @@ class Redactor:
             decoded, starts, _ = _decoded(window)
             if size := self._form_start(decoded):
                 held = max(held, len(text) - starts[len(decoded) - size])
-        return held
+        # A unit is at most 10 characters: a longer start is padding (a run of invisible
+        # characters), not a secret, and holding it would cost more with every piece.
+        return min(held, 10 * self._longest)
 
     def _form_start(self, text: str) -> int:
         """The length of the longest end of `text` that some form starts with (0: none)."""
@@ -224,29 +242,49 @@ class Redactor:
 
 class StreamMask:
     """Masks secrets in text that arrives in pieces (a reply's deltas): `feed(piece)` returns
-    what can be shown now, holding back an end that could be the start of a secret;
-    `flush()` returns what is held when the text ends there: masked whole when it shows at
-    least `Redactor.revealing` characters of a secret's start, since the rest never came."""
+    what can be shown now, holding back an end that could be the start of a secret.
+
+    `flush()` returns what is held when the text stops there (the reply ends, or a tool call
+    comes between two pieces of text): masked whole when it shows at least
+    `Redactor.revealing` characters of a secret's start, else shown. What it showed stays
+    in view: if the next piece completes a secret begun there, that piece's part is masked,
+    so the text joined across the tool call never holds the secret either.
+    """
 
     def __init__(self, redact: Redactor) -> None:
         self._redact = redact
-        self._held = ""
+        self._held = ""  # not shown yet: could start a secret
+        self._shown = ""  # shown by `flush`, and could still start a secret
 
     def passes(self, piece: str) -> bool:
         """Whether `piece` can be shown as it is (the common case, checked cheaply)."""
-        return not self._held and self._redact.settled(piece)
+        return not self._held and not self._shown and self._redact.settled(piece)
 
     def feed(self, piece: str) -> str:
-        text = self._redact(self._held + piece if self._held else piece)
+        shown, held = self._shown, self._held
+        text = self._redact(shown + held + piece if shown or held else piece)
+        if text.startswith(shown):
+            new = text[len(shown) :]
+        else:  # a secret begun in what was shown: mask from where it starts
+            same = 0
+            while same < min(len(text), len(shown)) and text[same] == shown[same]:
+                same += 1
+            new = text[same:]
+            shown = ""
         keep = self._redact.pending(text)
-        if not keep:
-            self._held = ""
-            return text
-        self._held = text[len(text) - keep :]
-        return text[: len(text) - keep]
+        if keep > len(new):  # still the start of a secret that began in what was shown
+            self._held = new
+            return ""
+        self._shown = ""
+        self._held = new[len(new) - keep :]
+        return new[: len(new) - keep]
 
     def flush(self) -> str:
         held, self._held = self._held, ""
         unit = _UNIT_START.search(held)  # an encoded character cut short shows nothing
-        shown = _decoded(held[: unit.start()] if unit else held)[0]
-        return MASK if len(shown) >= self._redact.revealing else held
+        revealed = _decoded(held[: unit.start()] if unit else held)[0]
+        if len(self._shown) + len(revealed) >= self._redact.revealing:
+            self._shown = ""
+            return MASK
+        self._shown += held
+        return held

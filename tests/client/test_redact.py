@@ -15,6 +15,7 @@ from nbchat.masking import ReplyMask
 from nbchat.redact import Redactor, StreamMask
 
 WORDS = ["the", "key", "sk", "-", "&", "&amp;", "%", "%2", "\\", "\\u00", "R&D", "100%", "a\\b"]
+WORDS += ["\n", "\n\n", "a\r\nb", "\u200b", "C:\\Users\\sk", "\\frac{a}{b}", "s\\-k"]
 
 
 def _one_char(char: str, rng: random.Random) -> str:
@@ -22,6 +23,9 @@ def _one_char(char: str, rng: random.Random) -> str:
     code = ord(char)
     encoded = [f"&#{code};", f"&#x{code:x};", f"&#X{code:X};", f"%{code:02x}", f"%{code:02X}"]
     return rng.choice([char, *encoded, f"\\u{code:04x}", f"\\x{code:02x}"])
+
+
+INVISIBLE = ["\u200b", "\u00ad", "\ufeff", "\u2060", "\n", "\r\n", "\r", "&#8203;", "&shy;"]
 
 
 def _hidden(secret: str, rng: random.Random) -> str:
@@ -36,7 +40,11 @@ def _hidden(secret: str, rng: random.Random) -> str:
     ]
     if rng.random() < 0.5:
         return rng.choice(whole)
-    return "".join(_one_char(char, rng) for char in secret)
+    invisible = rng.random() < 0.3  # what no reader sees, between characters
+    return "".join(
+        _one_char(char, rng) + (rng.choice(INVISIBLE) if invisible and rng.random() < 0.3 else "")
+        for char in secret
+    )
 
 
 def _text(rng: random.Random, secret: str | None) -> str:
@@ -158,3 +166,17 @@ def test_a_long_secret_costs_little_memory_and_time() -> None:
     text = f"a reply that echoes {jwt} back, then goes on " * 3
     shown = "".join(mask.feed(text[i : i + 5]) for i in range(0, len(text), 5)) + mask.flush()
     assert shown == "a reply that echoes *** back, then goes on " * 3
+
+
+def test_a_stream_shows_text_that_follows_a_possible_start_once_it_cannot_be_one() -> None:
+    mask = StreamMask(Redactor(["sk-" + "9" * 24]))
+    assert mask.feed("the files") == "the file"
+    shown = [mask.feed("\n") for _ in range(1000)]  # a model looping on blank lines
+    assert "".join(shown) + mask.flush() == "s" + "\n" * 1000
+    assert sum(1 for piece in shown if piece) >= 999  # shown as it comes, not at the end
+
+
+def test_short_tokens_are_masked_as_whole_words_only() -> None:
+    redact = Redactor(["test"])
+    assert redact("the latest tests, and test.") == "the latest tests, and ***."
+    assert not Redactor(["Token-ABC123"]) and not Redactor(["None"])  # placeholders, any case

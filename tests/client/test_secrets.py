@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import secrets
+from pathlib import Path
 
 import pytest
 from leaks import assert_no_secret
@@ -362,3 +363,79 @@ def test_a_long_error_body_is_cut_without_showing_part_of_the_token(
     assert "x" * 400 in message and "…" in message
     for size in range(6, len(token) + 1):
         assert token[:size] not in message
+
+
+def test_a_token_split_by_a_tool_call_is_not_whole_in_the_joined_text(fault: FaultServer) -> None:
+    token = new_secret()
+    events = [
+        {"type": "text", "content": f"the key is {token[:6]}"},  # under half: shown
+        {"type": "tool_call", "name": "ls", "args": {}},
+        {"type": "text", "content": f"{token[6:]} and more"},
+        {"type": "done"},
+    ]
+    fault.script(PATH, Script(body=sse(*events)))
+    chat = nbchat.Chat(fault.url, dialect="agents", agent_id="ag_1", token=token)
+    reply = chat.send("hi")
+    assert reply.text == f"the key is {token[:6]}*** and more"
+    assert_no_secret(f"{reply.text} {reply.to_dict()}", token)
+
+
+def test_cookies_masked_are_the_ones_sent_that_look_like_credentials(
+    fault: FaultServer, tmp_path: Path
+) -> None:
+    session, other = new_secret(), new_secret()
+    host = "127.0.0.1"
+    lines = [
+        f"{host}\tFALSE\t/\tFALSE\t0\tconsent\taccepted",  # a preference, 8 characters
+        f"{host}\tFALSE\t/\tFALSE\t0\ttz\tEurope/Berlin",
+        f"{host}\tFALSE\t/\tFALSE\t0\tauth_token\tab12",  # short, but named as a credential
+        f"{host}\tFALSE\t/\tFALSE\t0\tsid2\t{session}",  # long: a session id
+        f"example.org\tFALSE\t/\tFALSE\t0\tweather\t{other}",  # never sent to this server
+    ]
+    (tmp_path / "cookies.txt").write_text("\n".join(lines) + "\n")
+    said = f"accepted Europe/Berlin ab12 {session} {other}"
+    fault.script(PATH, Script(body=sse({"type": "text", "content": said}, {"type": "done"})))
+    chat = nbchat.Chat(
+        fault.url, dialect="agents", agent_id="ag_1", cookies=str(tmp_path / "cookies.txt")
+    )
+    assert chat.send("hi").text == f"accepted Europe/Berlin *** *** {other}"
+
+
+def test_url_path_parameters_and_bare_query_names_are_secrets(fault: FaultServer) -> None:
+    key, bare = new_secret(), new_secret()
+    quoted = Script(404, JSON, [f'{{"message": "no {key} or {bare}"}}'.encode()])
+    fault.script(f"/x;api-key={key}/chat/stream?{bare}", quoted)
+    chat = nbchat.Chat(f"{fault.url}/x;api-key={key}?{bare}", dialect="agents", agent_id="a")
+    with pytest.raises(errors.APIStatusError) as caught:
+        chat.send("hi")
+    assert str(caught.value).endswith("no *** or ***")
+    assert chat.base_url == f"{fault.url}/x?***"
+    assert_no_secret(f"{caught.value} {chat!r}", key, bare)
+
+
+def test_two_calls_of_one_tool_without_ids_keep_their_own_arguments(fault: FaultServer) -> None:
+    def chunk(calls: list[dict]) -> dict:
+        return {"id": "c", "choices": [{"index": 0, "delta": {"tool_calls": calls}}]}
+
+    def piece(index: int, arguments: str, name: str | None = None) -> dict:
+        function = {"arguments": arguments, **({"name": name} if name else {})}
+        return {"index": index, "function": function}
+
+    body = [
+        chunk([piece(0, "", "weather")]),
+        chunk([piece(0, '{"city": "Paris"}')]),
+        chunk([piece(1, "", "weather")]),
+        chunk([piece(1, '{"country": ')]),
+        chunk([piece(1, '"Japan"}')]),
+        {"id": "c", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+        "[DONE]",
+    ]
+    fault.script("/v1/chat/completions", Script(body=sse(*body)))
+    chat = nbchat.Chat(f"{fault.url}/v1", dialect="openai", model="m", token=new_secret())
+    with chat.stream("hi") as stream:
+        shown = [e.arguments for e in stream if isinstance(e, ToolCallDelta)]
+    assert shown[-2:] == ['{"country": ', '{"country": "Japan"}']
+    assert [call.args for call in stream.reply.tool_calls] == [
+        {"city": "Paris"},
+        {"country": "Japan"},
+    ]
