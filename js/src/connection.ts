@@ -5,12 +5,24 @@
 //   it was killed), and a model closes when the kernel closes the widget ("comm:close");
 // - the kernel connection of JupyterLab's and Notebook 7's widget manager (`kernel`, with Lumino
 //   signals) says when the kernel is shut down or dead for good. Other hosts' managers have no
-//   such connection; the comm events above still apply there.
+//   such connection; the comm events above still apply there;
+// - a model restored from a saved notebook on a new kernel never had a comm: the widget manager's
+//   own model (`get_model`, by the id the kernel side syncs) says so from the start
+//   (`comm_live` false), and a view of it would otherwise look live and drop what is sent.
 import type { AnyModel } from "@anywidget/types";
 
 interface Signal<T> {
   connect(slot: (sender: unknown, value: T) => void): boolean;
   disconnect(slot: (sender: unknown, value: T) => void): boolean;
+}
+
+interface ManagedModel {
+  comm_live?: boolean;
+}
+
+interface Manager {
+  kernel?: KernelConnection | null;
+  get_model?(id: string): Promise<ManagedModel | undefined> | undefined;
 }
 
 interface KernelConnection {
@@ -22,9 +34,18 @@ const COMM_EVENTS = ["comm_live_update", "comm:close"];
 
 /** Call `lost` when the widget's kernel goes away (it may be called more than once); returns
  * the function that stops watching. */
-export function watchKernel(model: AnyModel, lost: () => void): () => void {
+export function watchKernel(model: AnyModel<{ _nbchat_model_id: string }>, lost: () => void): () => void {
   for (const event of COMM_EVENTS) model.on(event, lost);
-  const kernel = (model.widget_manager as { kernel?: KernelConnection | null } | undefined)?.kernel;
+  const manager = model.widget_manager as Manager | undefined;
+  const id = model.get("_nbchat_model_id");
+  if (id && manager?.get_model) {
+    Promise.resolve(manager.get_model(id))
+      .then((managed) => {
+        if (managed?.comm_live === false) lost();
+      })
+      .catch(() => undefined); // not this manager's model: the events above still apply
+  }
+  const kernel = manager?.kernel;
   const onStatus = (_sender: unknown, status: string) => {
     if (status === "dead") lost();
   };

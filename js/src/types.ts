@@ -130,4 +130,5 @@ export interface WidgetState {
   allow_remote_images: boolean;
   title: string;
   backend: string;
+  _nbchat_model_id: string;
 }

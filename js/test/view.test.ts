@@ -4,7 +4,7 @@ import type { KernelMessage, Message, ViewMessage, WidgetState, WireDelta, TurnE
 
 /** A stand-in for anywidget's model: state, change events, custom messages both ways. */
 class FakeModel {
-  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat", backend: "chats · model demo · http://127.0.0.1:3026" };
+  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat", backend: "chats · model demo · http://127.0.0.1:3026", _nbchat_model_id: "m1" };
   sent: ViewMessage[] = [];
   saved = 0;
   private handlers = new Map<string, Array<(...args: any[]) => void>>();
@@ -483,6 +483,24 @@ describe("ChatView", () => {
       watched.dispose();
     }
     expect(slots).toHaveLength(0); // disposing stops watching
+  });
+
+  it("is disconnected from the start when its model never had a comm (a saved notebook on a new kernel)", async () => {
+    for (const [commLive, expected] of [[false, "disconnected"], [true, "idle"]] as const) {
+      const restored = new FakeModel();
+      const asked: string[] = [];
+      (restored as unknown as { widget_manager: unknown }).widget_manager = {
+        get_model: async (id: string) => (asked.push(id), { comm_live: commLive }),
+      };
+      const view = new ChatView(restored as never);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        expect(asked).toEqual(["m1"]);
+        expect(view.root.dataset.status).toBe(expected);
+      } finally {
+        view.dispose();
+      }
+    }
   });
 
   it("saves an export only in the view that asked for it, once", () => {

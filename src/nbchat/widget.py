@@ -135,6 +135,9 @@ class ChatWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("nbchat").tag(sync=True)
     #: Who the panel talks to, for its empty state: "chats · model demo · http://host:port".
     backend = traitlets.Unicode("").tag(sync=True)
+    #: The widget's model id, for the view to ask the widget manager whether the model still
+    #: has a live comm (a panel restored from a saved notebook on a new kernel has none).
+    _nbchat_model_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, chat: Chat | None = None, **chat_kwargs: Any) -> None:
         if chat is not None and chat_kwargs:
@@ -149,6 +152,7 @@ class ChatWidget(anywidget.AnyWidget):
             messages=[m for t in finished for m in _turn_messages(t, self._key(t))],
             backend=_describe(chat),
         )
+        self._nbchat_model_id = self.model_id
         self._chat = chat
         self._lock = threading.RLock()
         self._seq = 0

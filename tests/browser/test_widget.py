@@ -402,6 +402,10 @@ def test_transcript_survives_save_and_reload(
     expect(restored.replies).to_have_count(1)
     expect(restored.replies.first).to_have_attribute("data-status", "complete")
     expect(restored.replies.first.locator(".nbchat-markdown")).to_have_text("kept after reload")
+    # Its model has no comm on the new kernel: it says so instead of dropping what is typed.
+    expect(restored.root).to_have_attribute("data-status", "disconnected")
+    expect(restored.root.locator('[data-testid="notice"]')).to_contain_text("Re-run the cell")
+    expect(restored.root.locator('textarea[aria-label="Message"]')).to_be_disabled()
     html = page.content()
     assert session not in html and token not in html
 
