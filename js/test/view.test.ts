@@ -263,6 +263,22 @@ describe("ChatView", () => {
     expect($('button[aria-label="Regenerate"]')).toBeNull(); // a failed reply has Retry only
   });
 
+  it("offers Retry on the last turn only (only the last turn can be replaced)", () => {
+    const failed = { status: "error", error: { code: "server", message: "crashed" } } as const;
+    model.set("messages", [
+      message("t1", "user", "/fail"),
+      message("t1", "assistant", "", failed),
+      message("t2", "user", "/fail again"),
+      message("t2", "assistant", "", failed),
+    ]);
+    const shown = () => $$('button[aria-label="Retry"]').filter((b) => !b.hidden).map((b) => b.dataset.turn);
+    expect(shown()).toEqual(["t2"]);
+    model.set("messages", [...model.get("messages"), message("t3", "user", "later"), message("t3", "assistant", "ok")]);
+    expect(shown()).toEqual([]);
+    model.set("status", "streaming");
+    expect(shown()).toEqual([]);
+  });
+
   it("offers Regenerate on the last reply and Edit on the last message, not while streaming", () => {
     model.set("messages", [
       message("t1", "user", "one"),

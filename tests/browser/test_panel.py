@@ -411,3 +411,29 @@ def test_kernel_gone_while_streaming(notebook: Notebook, server: ServerHandle, h
     expect(panel.root).to_have_attribute("data-status", "idle")
     panel.wait_finished(panel.send("/echo back"))
     expect(panel.replies.last.locator(".nbchat-markdown")).to_have_text("back")
+
+
+def test_header_controls_stay_reachable_in_a_narrow_output(
+    notebook: Notebook, server: ServerHandle
+) -> None:
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    notebook.page.set_viewport_size({"width": 600, "height": VIEWPORT["height"]})
+    try:
+        # JupyterLab at 600 px with its file browser open leaves the panel about 230 px.
+        notebook.page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+        header = panel.root.locator(".nbchat-header")
+        expect(header).to_be_visible()
+        edges = header.evaluate(
+            """h => {
+              const box = h.getBoundingClientRect();
+              return {left: box.left, right: box.right,
+                      controls: Array.from(h.querySelectorAll('button, select, label'))
+                        .map(c => c.getBoundingClientRect()).map(b => [b.left, b.right])};
+            }"""
+        )
+        assert edges["controls"], edges
+        for left, right in edges["controls"]:
+            assert edges["left"] - 0.5 <= left and right <= edges["right"] + 0.5, edges
+        panel.root.locator('button[aria-label="New conversation"]').click()  # reachable
+    finally:
+        notebook.page.set_viewport_size(VIEWPORT)
