@@ -262,7 +262,11 @@ class StreamMask:
 
     def feed(self, piece: str) -> str:
         shown, held = self._shown, self._held
-        text = self._redact(shown + held + piece if shown or held else piece)
+        text = shown + held + piece if shown or held else piece
+        if unit := _UNIT_START.search(text):  # masked once complete: `&#115` may get its `;`
+            text = self._redact(text[: unit.start()]) + text[unit.start() :]
+        else:
+            text = self._redact(text)
         if text.startswith(shown):
             new = text[len(shown) :]
         else:  # a secret begun in what was shown: mask from where it starts

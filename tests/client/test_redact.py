@@ -180,3 +180,11 @@ def test_short_tokens_are_masked_as_whole_words_only() -> None:
     redact = Redactor(["test"])
     assert redact("the latest tests, and test.") == "the latest tests, and ***."
     assert not Redactor(["Token-ABC123"]) and not Redactor(["None"])  # placeholders, any case
+
+
+def test_a_reference_completed_by_the_next_piece_is_masked_whole() -> None:
+    secret = "sk-0123456789abcdef"
+    mask = StreamMask(Redactor([secret]))
+    references = "".join(f"&#{ord(c)};" for c in secret)
+    shown = mask.feed(f"key {references[:-1]}") + mask.feed("; done") + mask.flush()
+    assert shown == "key *** done"
