@@ -68,6 +68,24 @@ def secret_forms(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
+#: Characters no reader sees: format characters, joiners, variation selectors, bidirectional
+#: controls, the soft hyphen.
+_INVISIBLE_CHARS = "".join(
+    chr(code)
+    for first, last in [
+        (0x00AD, 0x00AD),
+        (0x034F, 0x034F),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x2064),
+        (0x2066, 0x2069),
+        (0xFE00, 0xFE0F),
+        (0xFEFF, 0xFEFF),
+    ]
+    for code in range(first, last + 1)
+)
+_INVISIBLE_CLASS = _INVISIBLE_CHARS  # as the body of a regex class: none is special there
 #: One character written as a character reference, a percent-encoded ASCII byte, a
 #: backslash escape (`\\u0073`, `\\x73`, or Markdown's and JSON's `\\-`, `\\/`): a renderer or
 #: a decoder turns it back into the character. Also what no reader sees: a line break (base64
@@ -76,16 +94,19 @@ def secret_forms(secret: str) -> set[str]:
 _UNIT = re.compile(
     r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});?|&[A-Za-z][A-Za-z0-9]{1,31};"
     r"|%[0-7][0-9a-fA-F]|\\u[0-9a-fA-F]{4}|\\x[0-7][0-9a-fA-F]|\\[!-/:-@\[-`{-~]"
-    r"|(?:\r\n?|\n)(?![\r\n])|[\u00ad\u200b-\u200f\u2060\ufeff]"
+    r"|(?:\r\n?|\n)(?![\r\n])|[" + _INVISIBLE_CLASS + "]"
 )
 #: The start of such a unit at the end of a piece of text: the next piece may complete it.
 _UNIT_START = re.compile(
     r"(?:&#?[xX]?[0-9a-fA-F]{0,7}|&[A-Za-z][A-Za-z0-9]{0,31}|%[0-7]?"
     r"|\\(?:u[0-9a-fA-F]{0,3}|x[0-7]?)?)\Z"
 )
-_INVISIBLE = "\r\n\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+_INVISIBLE = re.compile(f"[\r\n{_INVISIBLE_CLASS}]|\r\n")
 #: Whether a text may hold a unit at all (cheaper than looking for one).
-_ENCODED = re.compile(f"[&%\\\\{_INVISIBLE}]")
+_ENCODED = re.compile(f"[&%\\\\\r\n{_INVISIBLE_CLASS}]")
+#: Invisible units in a row that end a possible secret, as a paragraph break does: padding a
+#: secret with more would be deliberate, and holding them would cost more with every piece.
+INVISIBLE_RUN = 8
 
 #: Keys that servers document as placeholders, not secrets (compared ignoring case): masking
 #: them would only mangle replies that name the tool (vLLM's "EMPTY" and "token-abc123",
@@ -108,7 +129,7 @@ def _unit_char(unit: str) -> str:
         char = unit[1] if len(unit) == 2 else chr(int(unit[2:], 16))
     else:
         char = unit  # a line break or an invisible character
-    return "" if char in _INVISIBLE or char == "\r\n" else char
+    return "" if _INVISIBLE.fullmatch(char) else char
 
 
 def _decoded(text: str) -> tuple[str, list[int], list[int]]:
@@ -117,12 +138,15 @@ def _decoded(text: str) -> tuple[str, list[int], list[int]]:
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    done = 0
+    done = run = 0
     for unit in _UNIT.finditer(text):
         parts.append(text[done : unit.start()])
         starts.extend(range(done, unit.start()))
         ends.extend(range(done + 1, unit.start() + 1))
         char = _unit_char(unit[0])
+        run = run + 1 if not char and done == unit.start() else int(not char)
+        if run == INVISIBLE_RUN + 1:
+            char = "\n"  # a break no form crosses
         parts.append(char)
         starts.extend([unit.start()] * len(char))
         ends.extend([unit.end()] * len(char))
@@ -131,6 +155,9 @@ def _decoded(text: str) -> tuple[str, list[int], list[int]]:
     starts.extend(range(done, len(text)))
     ends.extend(range(done + 1, len(text) + 1))
     return "".join(parts), starts, ends
+
+
+_WORD_CHARS = frozenset(string.ascii_letters + string.digits)
 
 
 def _pattern(form: str) -> str:
@@ -163,13 +190,16 @@ class Redactor:
             forms |= secret_forms(secret)
         self._forms = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
         self._sorted = sorted(forms)  # for "does any form start with this?" (bisect)
+        self._sorted_long = sorted(f for f in forms if len(f) >= WORD_SECRET_LENGTH)
         forms_pattern = "|".join(map(_pattern, self._forms))
         self._pattern = re.compile(forms_pattern)
         # A text with none of these needs no work (the common case, on the streaming path).
         self._suspect = re.compile(f"{forms_pattern}|{_ENCODED.pattern}") if forms else None
         # What the last character of a secret's start can be: a form's, or a unit's.
-        self._alphabet = set("".join(self._forms)) | set(
-            string.ascii_letters + string.digits + string.punctuation + _INVISIBLE
+        self._alphabet = (
+            set("".join(self._forms))
+            | set(string.ascii_letters + string.digits + string.punctuation + "\r\n")
+            | set(_INVISIBLE_CHARS)
         )
         firsts = re.escape("".join({form[0] for form in self._forms}))
         self._firsts = re.compile(f"[{firsts}]" if firsts else "(?!)")
@@ -182,15 +212,18 @@ class Redactor:
         self._first_chars = {form[0] for form in self._forms}
         self._pairs = {form[i : i + 2] for form in self._forms for i in range(len(form) - 1)}
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str, context: int = 0) -> str:
+        """`text` masked. Its first `context` characters were shown already and stay as they
+        are: they only tell whether a short form starts a word."""
         if self._suspect is None or not self._suspect.search(text):
             return text
-        text = self._pattern.sub(MASK, text)
+        text = self._pattern.sub(lambda m: MASK if m.start() >= context else m[0], text)
         if _ENCODED.search(text):
             decoded, starts, ends = _decoded(text)
             for found in reversed(list(self._pattern.finditer(decoded))):
                 start, end = starts[found.start()], ends[found.end() - 1]
-                text = text[:start] + MASK + text[end:]
+                if start >= context:
+                    text = text[:start] + MASK + text[end:]
         return text
 
     def settled(self, text: str) -> bool:
@@ -220,16 +253,19 @@ class Redactor:
             decoded, starts, _ = _decoded(window)
             if size := self._form_start(decoded):
                 held = max(held, len(text) - starts[len(decoded) - size])
-        # A unit is at most 10 characters: a longer start is padding (a run of invisible
-        # characters), not a secret, and holding it would cost more with every piece.
-        return min(held, 10 * self._longest)
+        # A unit that stands for a character is at most 34 characters (`&CounterClockwise…;`);
+        # a longer start is padding, not a secret, and holding it costs more with every piece.
+        return min(held, 34 * self._longest)
 
     def _form_start(self, text: str) -> int:
-        """The length of the longest end of `text` that some form starts with (0: none)."""
+        """The length of the longest end of `text` that some form starts with (0: none); a
+        short form only where no letter or digit comes before it (see `_pattern`)."""
         for first in self._firsts.finditer(text, max(0, len(text) - self._longest + 1)):
-            end = text[first.start() :]
-            at = bisect.bisect_left(self._sorted, end)
-            if at < len(self._sorted) and self._sorted[at].startswith(end):
+            at = first.start()
+            end = text[at:]
+            forms = self._sorted_long if at and text[at - 1] in _WORD_CHARS else self._sorted
+            index = bisect.bisect_left(forms, end)
+            if index < len(forms) and forms[index].startswith(end):
                 return len(end)
         return 0
 
@@ -254,41 +290,68 @@ class StreamMask:
     def __init__(self, redact: Redactor) -> None:
         self._redact = redact
         self._held = ""  # not shown yet: could start a secret
-        self._shown = ""  # shown by `flush`, and could still start a secret
+        self._shown = ""  # flushed (as itself, or as MASK), and could still start a secret
+        self._shown_masked = False
+        self._before = ""  # the last characters shown: whether a short form starts a word
 
     def passes(self, piece: str) -> bool:
-        """Whether `piece` can be shown as it is (the common case, checked cheaply)."""
-        return not self._held and not self._shown and self._redact.settled(piece)
+        """Whether `piece` can be shown as it is (the common case, checked cheaply); if so, it
+        counts as shown, as if `feed` had returned it."""
+        if self._held or self._shown or not self._redact.settled(piece):
+            return False
+        self._before = piece[-2:] if len(piece) > 1 else (self._before + piece)[-2:]
+        return True
 
     def feed(self, piece: str) -> str:
-        shown, held = self._shown, self._held
-        text = shown + held + piece if shown or held else piece
+        before, shown, held = self._before, self._shown, self._held
+        text = before + shown + held + piece if before or shown or held else piece
         if unit := _UNIT_START.search(text):  # masked once complete: `&#115` may get its `;`
-            text = self._redact(text[: unit.start()]) + text[unit.start() :]
+            text = self._redact(text[: unit.start()], len(before)) + text[unit.start() :]
         else:
-            text = self._redact(text)
-        if text.startswith(shown):
-            new = text[len(shown) :]
-        else:  # a secret begun in what was shown: mask from where it starts
-            same = 0
-            while same < min(len(text), len(shown)) and text[same] == shown[same]:
-                same += 1
-            new = text[same:]
-            shown = ""
+            text = self._redact(text, len(before))
         keep = self._redact.pending(text)
-        if keep > len(new):  # still the start of a secret that began in what was shown
+        new = self._after_shown(text[len(before) :])
+        if keep > len(new) and self._shown:  # still the start of a secret begun in `shown`
             self._held = new
             return ""
-        self._shown = ""
+        self._shown, self._shown_masked = "", False
+        keep = min(keep, len(new))
         self._held = new[len(new) - keep :]
-        return new[: len(new) - keep]
+        out = new[: len(new) - keep]
+        self._before = (before + out)[-2:]
+        return out
+
+    def _after_shown(self, text: str) -> str:
+        """`text` (masked) past what was already shown. If a secret begun in what was shown
+        was masked, from where it starts: its `***`, unless one is on screen already."""
+        shown = self._shown
+        if text.startswith(shown):
+            return text[len(shown) :]
+        same = 0
+        while same < min(len(text), len(shown)) and text[same] == shown[same]:
+            same += 1
+        new = text[same:]
+        if self._shown_masked and new.startswith(MASK):
+            new = new[len(MASK) :]
+        self._shown = ""
+        return new
 
     def flush(self) -> str:
         held, self._held = self._held, ""
-        unit = _UNIT_START.search(held)  # an encoded character cut short shows nothing
-        revealed = _decoded(held[: unit.start()] if unit else held)[0]
-        if len(self._shown) + len(revealed) >= self._redact.revealing:
-            self._shown = ""
-            return MASK
+        # Nothing more comes: a unit cut short is what it is, and masking is final.
+        before = self._before
+        new = self._after_shown(
+            self._redact(before + self._shown + held, len(before))[len(before) :]
+        )
+        if new != held:
+            self._shown, self._shown_masked = "", False
+            return new
+        # An encoded character cut short shows nothing, but `&#115` shows "s" without its `;`.
+        unit = _UNIT_START.search(held)
+        cut = unit is not None and not _UNIT.fullmatch(held, unit.start())
+        revealed = _decoded(held[: unit.start()] if unit and cut else held)[0]
         self._shown += held
+        if len(self._shown) - len(held) + len(revealed) >= self._redact.revealing:
+            self._shown_masked = True
+            return MASK
         return held

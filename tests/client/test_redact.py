@@ -58,7 +58,8 @@ def _streamed(text: str, mask: StreamMask, rng: random.Random) -> str:
     pieces, at = [], 0
     while at < len(text):
         size = rng.choice([1, 1, 2, 3, 7, 40])
-        pieces.append(mask.feed(text[at : at + size]))
+        piece = text[at : at + size]
+        pieces.append(piece if mask.passes(piece) else mask.feed(piece))  # as ReplyMask does
         at += size
     return "".join(pieces) + mask.flush()
 
@@ -188,3 +189,39 @@ def test_a_reference_completed_by_the_next_piece_is_masked_whole() -> None:
     references = "".join(f"&#{ord(c)};" for c in secret)
     shown = mask.feed(f"key {references[:-1]}") + mask.feed("; done") + mask.flush()
     assert shown == "key *** done"
+
+
+def _through_tool_calls(mask: StreamMask, pieces: list[str]) -> str:
+    """What a reply shows when a tool call comes after each piece (each one flushes)."""
+    return "".join(mask.feed(piece) + mask.flush() for piece in pieces)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 12, 20])
+def test_a_secret_cut_by_tool_calls_never_shows_half_of_itself(size: int) -> None:
+    secret = "sk-ABCDEFGHIJKLMNOPQRSTUV"
+    redact = Redactor([secret])
+    text = f"key {secret} end"
+    shown = _through_tool_calls(
+        StreamMask(redact), [text[i : i + size] for i in range(0, len(text), size)]
+    )
+    assert shown.startswith("key ") and shown.endswith(" end")
+    for start in range(len(secret)):
+        assert secret[start : start + redact.revealing] not in shown
+
+
+def test_a_secret_after_an_ampersand_is_masked_when_the_reply_ends() -> None:
+    secret = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    mask = StreamMask(Redactor([secret]))
+    assert mask.feed(f"key: &{secret}") + mask.flush() == "key: &***"
+
+
+def test_a_run_of_invisible_characters_ends_a_possible_secret() -> None:
+    mask = StreamMask(Redactor(["sk-" + "9" * 24]))
+    assert mask.feed("the files") == "the file"
+    shown = [mask.feed("\u200b") for _ in range(100)]
+    assert "".join(shown).startswith("s") and sum(1 for piece in shown if piece) > 80
+
+
+def test_a_short_token_inside_a_word_is_not_held_back() -> None:
+    mask = StreamMask(Redactor(["test18"]))
+    assert mask.feed("the lat") + mask.feed("est tests") + mask.flush() == "the latest tests"
