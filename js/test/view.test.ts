@@ -323,6 +323,73 @@ describe("ChatView", () => {
     expect(input.value).toBe("typing");
   });
 
+  it("moves the caret through a recalled prompt of several lines before recalling an older one", () => {
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    const key = (k: string) => input.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
+    for (const text of ["older", "line one\nline two"]) {
+      input.value = text;
+      key("Enter");
+    }
+    key("ArrowUp");
+    expect(input.value).toBe("line one\nline two");
+    expect(input.selectionStart).toBe(input.value.length);
+    expect(key("ArrowUp")).toBe(true); // not prevented: the caret goes up a line
+    expect(input.value).toBe("line one\nline two");
+    input.setSelectionRange(3, 3); // where the browser put it, on the first line
+    key("ArrowUp");
+    expect(input.value).toBe("older");
+  });
+
+  it("carries the draft, caret, focus, edit and prompt history over to a new view of the model", () => {
+    model.set("messages", [message("t1", "user", "one"), message("t1", "assistant", "1")]);
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    $('button[aria-label="Edit message"]')!.click();
+    input.value = "one, edited";
+    input.setSelectionRange(3, 5);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    expect(document.activeElement).toBe(input);
+    // The host renders the updated output with a new view; the old one leaves the page.
+    view.dispose();
+    view.root.remove();
+    view = new ChatView(model as never);
+    document.body.append(view.root);
+    const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    expect(again.value).toBe("one, edited");
+    expect([again.selectionStart, again.selectionEnd]).toEqual([3, 5]);
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(false);
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "regenerate", turn: "t1", text: "one, edited" });
+  });
+
+  it("recalls prompts after New in a new view, though the transcript is empty", () => {
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    input.value = "remember me";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    model.set("messages", []); // New: the kernel clears the transcript and updates the output
+    view.dispose();
+    view.root.remove();
+    view = new ChatView(model as never);
+    document.body.append(view.root);
+    const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowUp", bubbles: true, cancelable: true }));
+    expect(again.value).toBe("remember me");
+  });
+
+  it("keeps an edit's text and says why when another turn ends before it is sent", () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.set("messages", [message("t1", "user", "one"), message("t1", "assistant", "1")]);
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    $('button[aria-label="Edit message"]')!.click();
+    input.value = "one, edited";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    model.kernel(turnEnd(1, "t2", "reply", "from a cell"));
+    expect(input.value).toBe("one, edited");
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(true);
+    expect($('[data-testid="notice"]')!.textContent).toContain("only the last turn can be replaced");
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "send", text: "one, edited" });
+  });
+
   it("shows what to do and who answers while empty", () => {
     const empty = $('[data-testid="empty-state"]')!;
     expect(empty.hidden).toBe(false);

@@ -228,7 +228,10 @@ class ChatWidget(anywidget.AnyWidget):
                 raise ConfigurationError("there is no finished turn to regenerate")
             key = self._key(last)
             if turn is not None and turn != key:
-                raise ConfigurationError(f"only the last turn can be regenerated, not {turn!r}")
+                raise ConfigurationError(
+                    f"only the last turn can be regenerated, and {turn!r} is no longer the last:"
+                    " another turn ended after it"
+                )
             said = next(
                 (m for m in self.messages if m["turn"] == key and m["role"] == "user"), None
             )
@@ -482,9 +485,7 @@ class ChatWidget(anywidget.AnyWidget):
             elif kind == "stop":
                 self.stop()
             elif kind == "regenerate":
-                edited = content.get("text")
-                turn = str(content.get("turn", ""))
-                self.regenerate(turn, None if edited is None else str(edited))
+                self._regenerate_from_view(content)
             elif kind == "new":
                 self.new()
             elif kind == "decide":
@@ -499,7 +500,20 @@ class ChatWidget(anywidget.AnyWidget):
         try:
             self.ask(text, context=names)
         except NbchatError as exc:  # the view gets its draft back with the reason
-            self.send({"type": "refused", "text": text, "context": names, "message": str(exc)})
+            self._refuse(text, names, exc)
+
+    def _regenerate_from_view(self, content: dict[str, Any]) -> None:
+        """Retry, Regenerate or an edit resent from the panel; a refusal (another turn ended
+        first, a reply still streams) goes back to the view with the edited text."""
+        edited = content.get("text")
+        try:
+            self.regenerate(str(content.get("turn", "")), None if edited is None else str(edited))
+        except NbchatError as exc:
+            self._refuse("" if edited is None else str(edited), [], exc)
+
+    def _refuse(self, text: str, names: list[str], exc: NbchatError) -> None:
+        """Tell the views a message was not sent, and why; they give the draft back."""
+        self.send({"type": "refused", "text": text, "context": names, "message": str(exc)})
 
 
 def _user_ns() -> dict[str, Any]:

@@ -1,0 +1,61 @@
+// What the user was doing in a panel, kept per widget model so a new view of the same model
+// carries on where the old one was.
+//
+// JupyterLab, Notebook 7 and nbclassic render a new view whenever the cell's output is updated,
+// which the kernel does at the end of every turn (the output carries a readable transcript; see
+// `_update_display` in src/nbchat/widget.py). The old view goes away with its DOM. Each view
+// writes here as the user types, moves the caret, scrolls or edits, and a new view restores it,
+// so the rebuild is not noticed: the draft, where the caret was, whether the box had focus,
+// the reading place, an edit in progress, and the prompt history with its position.
+//
+// The memory lives as long as the model (a WeakMap keyed by it): the one thing that outlives
+// the views, and the thing that identifies "this panel".
+import { PromptHistory } from "./history";
+
+/** Where the transcript was scrolled: following the newest message, or held at `top` (px). */
+export interface ReadingPlace {
+  following: boolean;
+  top: number;
+}
+
+export class ViewMemory {
+  draft = "";
+  selection: [number, number] = [0, 0];
+  /** Names of the variables attached to the draft (mention chips). */
+  context: string[] = [];
+  /** The input had the keyboard focus when its view went away. */
+  focused = false;
+  place: ReadingPlace = { following: true, top: 0 };
+  /** The turn whose user message is being edited, if any. */
+  editing: string | null = null;
+  readonly prompts = new PromptHistory();
+}
+
+const memories = new WeakMap<object, ViewMemory>();
+
+/** The memory of the panel shown for `model`, made on first use. */
+export function memoryOf(model: object): ViewMemory {
+  let memory = memories.get(model);
+  if (!memory) {
+    memory = new ViewMemory();
+    memories.set(model, memory);
+  }
+  return memory;
+}
+
+/** Run `callback` once `element` is laid out in the page (has a size): a view is built before
+ * the host puts it in the document, and focus and scroll positions need it there. Returns a
+ * function that cancels the wait. Without ResizeObserver (unit tests), runs it now. */
+export function whenShown(element: HTMLElement, callback: () => void): () => void {
+  if (typeof ResizeObserver !== "function") {
+    callback();
+    return () => {};
+  }
+  const observer = new ResizeObserver(() => {
+    if (!element.isConnected || !element.clientHeight) return;
+    observer.disconnect();
+    callback();
+  });
+  observer.observe(element);
+  return () => observer.disconnect();
+}
