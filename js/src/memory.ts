@@ -8,8 +8,8 @@
 // so the rebuild is not noticed: the draft, where the caret was, whether the box had focus,
 // the reading place, an edit in progress, and the prompt history with its position.
 //
-// The memory lives as long as the model (a WeakMap keyed by it): the one thing that outlives
-// the views, and the thing that identifies "this panel".
+// The memory is keyed by the model's `panel_id` trait: anywidget hands every view its own proxy of
+// the model, so the model object itself cannot be the key.
 import { PromptHistory } from "./history";
 
 /** Where the transcript was scrolled: following the newest message, or held at `top` (px). */
@@ -31,16 +31,26 @@ export class ViewMemory {
   readonly prompts = new PromptHistory();
 }
 
-const memories = new WeakMap<object, ViewMemory>();
+/** The memories of the panels on this page, by `panel_id`. */
+export class Memories {
+  private readonly byPanel = new Map<string, ViewMemory>();
 
-/** The memory of the panel shown for `model`, made on first use. */
-export function memoryOf(model: object): ViewMemory {
-  let memory = memories.get(model);
-  if (!memory) {
-    memory = new ViewMemory();
-    memories.set(model, memory);
+  /** The memory of panel `id`, made on first use; a fresh one when there is no id (state saved
+   * by an older version). */
+  of(id: string | undefined): ViewMemory {
+    if (!id) return new ViewMemory();
+    let memory = this.byPanel.get(id);
+    if (!memory) {
+      memory = new ViewMemory();
+      this.byPanel.set(id, memory);
+    }
+    return memory;
   }
-  return memory;
+
+  /** The panel's widget was closed: no view of it will come again. */
+  forget(id: string | undefined): void {
+    if (id) this.byPanel.delete(id);
+  }
 }
 
 /** Run `callback` once `element` is laid out in the page (has a size): a view is built before

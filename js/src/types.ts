@@ -130,4 +130,6 @@ export interface WidgetState {
   allow_remote_images: boolean;
   title: string;
   backend: string;
+  /** Stable id of the widget, for the per-panel memory of the views (memory.ts). */
+  panel_id: string;
 }

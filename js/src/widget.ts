@@ -50,7 +50,7 @@ import type { PromptHistory } from "./history";
 import { keepKeys } from "./keys";
 import { LiveTurns, parseKernelMessage } from "./live";
 import { LiveParts } from "./parts";
-import { memoryOf, whenShown, type ViewMemory } from "./memory";
+import { Memories, whenShown, type ViewMemory } from "./memory";
 import { copyCode } from "./markdown";
 import { Mentions } from "./mentions";
 import {
@@ -77,6 +77,9 @@ interface LiveView {
   parts: LiveParts;
   reasoning: HTMLElement | null;
 }
+
+/** What the user was doing in each panel on the page; outlives the views (memory.ts). */
+const memories = new Memories();
 
 const SUPERSEDED_EDIT =
   "Another turn ended before your edit was sent, and only the last turn can be replaced: " +
@@ -174,7 +177,7 @@ export class ChatView {
     this.input.placeholder = "Message (Enter to send, Shift+Enter for a new line)";
     this.input.setAttribute("aria-label", "Message");
     this.input.addEventListener("keydown", (event) => this.onKey(event));
-    this.memory = memoryOf(model);
+    this.memory = memories.of(model.get("panel_id"));
     this.prompts = this.memory.prompts;
     for (const message of this.messages) if (message.role === "user") this.prompts.addTurn(message.turn, message.text);
     this.editNote = el("div", "nbchat-edit-note", "Editing your last message: Enter resends it, Esc cancels.");
@@ -208,6 +211,7 @@ export class ChatView {
     this.listen("change:messages", () => this.showCommitted());
     this.listen("change:status", () => this.showStatus());
     this.listen("change:title", () => this.showTitle());
+    this.listen("destroy", () => memories.forget(this.model.get("panel_id")));
     this.listen("change:backend", () => this.showEmpty());
     this.listen("change:allow_remote_images", () => this.rerenderAll());
     this.listen("msg:custom", (msg: KernelMessage | ContextMessage | WireDelta) =>

@@ -2,9 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatView } from "../src/widget";
 import type { KernelMessage, Message, ViewMessage, WidgetState, WireDelta, TurnEnd } from "../src/types";
 
+let panels = 0;
+
 /** A stand-in for anywidget's model: state, change events, custom messages both ways. */
 class FakeModel {
-  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat", backend: "chats · model demo · http://127.0.0.1:3026" };
+  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat", backend: "chats · model demo · http://127.0.0.1:3026", panel_id: `panel-${++panels}` };
   sent: ViewMessage[] = [];
   saved = 0;
   private handlers = new Map<string, Array<(...args: any[]) => void>>();
@@ -37,6 +39,18 @@ class FakeModel {
   listeners(): number {
     return [...this.handlers.values()].reduce((n, list) => n + list.length, 0);
   }
+}
+
+/** What anywidget hands each view: its own object over the same model. */
+function proxy(m: FakeModel) {
+  return {
+    get: m.get.bind(m),
+    set: m.set.bind(m),
+    on: m.on.bind(m),
+    off: m.off.bind(m),
+    send: m.send.bind(m),
+    save_changes: m.save_changes.bind(m),
+  };
 }
 
 function message(turn: string, role: "user" | "assistant", text: string, extra: Partial<Message> = {}): Message {
@@ -351,7 +365,7 @@ describe("ChatView", () => {
     // The host renders the updated output with a new view; the old one leaves the page.
     view.dispose();
     view.root.remove();
-    view = new ChatView(model as never);
+    view = new ChatView(proxy(model) as never);
     document.body.append(view.root);
     const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
     expect(again.value).toBe("one, edited");
@@ -368,7 +382,7 @@ describe("ChatView", () => {
     model.set("messages", []); // New: the kernel clears the transcript and updates the output
     view.dispose();
     view.root.remove();
-    view = new ChatView(model as never);
+    view = new ChatView(proxy(model) as never);
     document.body.append(view.root);
     const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
     again.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowUp", bubbles: true, cancelable: true }));

@@ -135,6 +135,9 @@ class ChatWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("nbchat").tag(sync=True)
     #: Who the panel talks to, for its empty state: "chats · model demo · http://host:port".
     backend = traitlets.Unicode("").tag(sync=True)
+    #: The widget's display id, which stays when the front end renders the output anew (after
+    #: each turn): its views keep what the user was doing (draft, focus, scroll) under it.
+    panel_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, chat: Chat | None = None, **chat_kwargs: Any) -> None:
         if chat is not None and chat_kwargs:
@@ -148,6 +151,7 @@ class ChatWidget(anywidget.AnyWidget):
         super().__init__(
             messages=[m for t in finished for m in _turn_messages(t, self._key(t))],
             backend=_describe(chat),
+            panel_id=uuid.uuid4().hex,
         )
         self._chat = chat
         self._lock = threading.RLock()
@@ -162,7 +166,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._senders: dict[str, dict[str, Any] | None] = {}  # Turn.id → its request's header
         self._attached: dict[str, tuple[str, list[dict[str, str]]]] = {}  # Turn.id → typed, items
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL, FLUSH_LATENCY)
-        self._display_id = uuid.uuid4().hex
+        self._display_id = self.panel_id
         self._displayed = False
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
