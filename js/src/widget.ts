@@ -235,6 +235,7 @@ export class ChatView {
       this.editing = memory.editing; // checked against the transcript by showCommitted
       this.editNote.hidden = false;
     }
+    this.follower.following = memory.place.following; // not to the end first when reading
     const remember = () => this.remember();
     for (const event of ["input", "keyup", "click", "select"]) this.root.addEventListener(event, remember);
     this.input.addEventListener("focus", () => (memory.focused = true));
