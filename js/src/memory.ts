@@ -6,7 +6,9 @@
 // `_update_display` in src/nbchat/widget.py). The old view goes away with its DOM. Each view
 // writes here as the user types, moves the caret, scrolls or edits, and a new view restores it,
 // so the rebuild is not noticed: the draft, where the caret was, whether the box had focus,
-// the reading place, an edit in progress, and the prompt history with its position.
+// the reading place, an edit in progress, and the prompt history with its position. The
+// rendered messages are kept too: a new view takes the old view's nodes (once the old view has
+// left the page) instead of rendering the whole conversation again.
 //
 // The memory is keyed by the model's `panel_id` trait: anywidget hands every view its own proxy of
 // the model, so the model object itself cannot be the key.
@@ -29,6 +31,20 @@ export class ViewMemory {
   /** The turn whose user message is being edited, if any. */
   editing: string | null = null;
   readonly prompts = new PromptHistory();
+  /** The committed messages as the last view rendered them, by message id. */
+  readonly rendered = new Map<string, RenderedMessage>();
+
+  /** The node rendered for message `id` with these options, if no view in the page shows it. */
+  takeRendered(id: string, remoteImages: boolean): HTMLElement | undefined {
+    const kept = this.rendered.get(id);
+    if (!kept || kept.remoteImages !== remoteImages || kept.node.isConnected) return undefined;
+    return kept.node;
+  }
+}
+
+export interface RenderedMessage {
+  node: HTMLElement;
+  remoteImages: boolean; // rendered with remote images allowed
 }
 
 /** The memories of the panels on this page, by `panel_id`. */

@@ -469,6 +469,7 @@ export class ChatView {
     if (!grew) {
       this.committedList.replaceChildren();
       this.shownIds = [];
+      this.memory.rendered.clear();
     }
     for (const message of messages.slice(this.shownIds.length)) {
       this.committedList.append(this.renderMessage(message));
@@ -482,7 +483,15 @@ export class ChatView {
     this.follower.update();
   }
 
+  /** A committed message's node: the one an earlier view of this panel rendered, else new. */
   private renderMessage(message: Message): HTMLElement {
+    const remoteImages = this.renderOptions.allowRemoteImages;
+    const node = this.memory.takeRendered(message.id, remoteImages) ?? this.renderNew(message);
+    this.memory.rendered.set(message.id, { node, remoteImages });
+    return node;
+  }
+
+  private renderNew(message: Message): HTMLElement {
     if (message.role === "assistant") {
       return assistantMessage(message, this.renderOptions, this.takeLiveBody(message));
     }
@@ -502,6 +511,7 @@ export class ChatView {
     this.imagesToggle.checked = Boolean(this.model.get("allow_remote_images"));
     this.shownIds = [];
     this.committedList.replaceChildren();
+    this.memory.rendered.clear();
     this.showCommitted();
     for (const turn of [...this.liveViews.keys()]) {
       this.liveViews.get(turn)?.assistant.remove();

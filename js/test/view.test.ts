@@ -362,11 +362,14 @@ describe("ChatView", () => {
     input.setSelectionRange(3, 5);
     input.dispatchEvent(new Event("input", { bubbles: true }));
     expect(document.activeElement).toBe(input);
+    const reply = $('[data-testid="message-assistant"]');
     // The host renders the updated output with a new view; the old one leaves the page.
     view.dispose();
     view.root.remove();
     view = new ChatView(proxy(model) as never);
     document.body.append(view.root);
+    expect($('[data-testid="message-assistant"]')).toBe(reply); // taken over, not rendered again
+    expect($$('button[aria-label="Edit message"]')).toHaveLength(1);
     const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
     expect(again.value).toBe("one, edited");
     expect([again.selectionStart, again.selectionEnd]).toEqual([3, 5]);
