@@ -28,6 +28,8 @@ export class ViewMemory {
   /** The input had the keyboard focus when its view went away. */
   focused = false;
   place: ReadingPlace = { following: true, top: 0 };
+  /** Why the last message was not sent, while the notice shows. */
+  notice: string | null = null;
   /** The turn whose user message is being edited, if any. */
   editing: string | null = null;
   readonly prompts = new PromptHistory();

@@ -230,6 +230,7 @@ export class ChatView {
   private keepMemory(): void {
     const memory = this.memory;
     this.input.value = memory.draft;
+    if (memory.notice) showNotice(this.notice, memory.notice);
     if (memory.context.length) this.mentions.restore(memory.context);
     if (memory.editing !== null) {
       this.editing = memory.editing; // checked against the transcript by showCommitted
@@ -269,6 +270,12 @@ export class ChatView {
   private focusIsFree(): boolean {
     const active = document.activeElement;
     return !active || active === document.body || (this.host !== undefined && active.contains(this.host));
+  }
+
+  /** Show why a message was not sent (null: nothing to say), in this view and the next. */
+  private say(text: string | null): void {
+    showNotice(this.notice, text);
+    this.memory.notice = text;
   }
 
   private remember(): void {
@@ -340,7 +347,7 @@ export class ChatView {
     this.follower.resume();
     this.input.value = "";
     this.mentions.clear();
-    showNotice(this.notice, null);
+    this.say(null);
     this.input.focus();
     this.remember();
   }
@@ -394,7 +401,7 @@ export class ChatView {
     const users = this.messages.filter((m) => m.role === "user");
     if (users[users.length - 1]?.turn === this.editing) return;
     this.endEdit();
-    if (users.length) showNotice(this.notice, SUPERSEDED_EDIT);
+    if (users.length) this.say(SUPERSEDED_EDIT);
   }
 
   private onTranscriptClick(event: Event): void {
@@ -558,7 +565,7 @@ export class ChatView {
 
   /** The kernel did not send a message: say why, and give the draft back if the input is empty. */
   private onRefused(msg: Extract<ContextMessage, { type: "refused" }>): void {
-    showNotice(this.notice, msg.message);
+    this.say(msg.message);
     if (!this.input.value && !this.mentions.names().length) {
       this.input.value = msg.text;
       this.mentions.restore(msg.context);

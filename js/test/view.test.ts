@@ -403,7 +403,16 @@ describe("ChatView", () => {
     expect(input.value).toBe("one, edited");
     expect($('[data-testid="edit-note"]')!.hidden).toBe(true);
     expect($('[data-testid="notice"]')!.textContent).toContain("only the last turn can be replaced");
-    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    // The turn's end updates the output: the new view still has the text and the reason.
+    view.dispose();
+    view.root.remove();
+    view = new ChatView(proxy(model) as never);
+    document.body.append(view.root);
+    const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    expect(again.value).toBe("one, edited");
+    expect($('[data-testid="notice"]')!.textContent).toContain("only the last turn can be replaced");
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(true);
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     expect(lastSent()).toEqual({ type: "send", text: "one, edited" });
   });
 
