@@ -515,6 +515,7 @@ export class ChatView {
   }
 
   private rerenderAll(): void {
+    if (this.abandoned()) return; // its nodes may be another view's now (memory.ts)
     this.imagesToggle.checked = Boolean(this.model.get("allow_remote_images"));
     this.shownIds = [];
     this.committedList.replaceChildren();
