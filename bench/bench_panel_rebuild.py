@@ -16,21 +16,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
-import tempfile
-from pathlib import Path
 
-from bench_widget_browser import _CONTROL, _FINISH, _INSTRUMENT, _START
-from playwright.sync_api import expect, sync_playwright
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from browser.chatpanel import ChatPanel
-from browser.chromium import VIEWPORT, launch
-from browser.lab import JupyterLab
-from browser.notebook import Notebook
-
-from nbchat.server import start_server
+from bench_widget_browser import _FINISH, _START, instrumented_notebook
+from browser.chatpanel import ChatPanel  # on the path from bench_widget_browser
+from playwright.sync_api import expect
 
 # One turn of the conversation: prose, inline and display math, and a highlighted code block.
 _TURN = (
@@ -54,36 +43,21 @@ def conversation_cell(server_url: str, turns: int) -> str:
 
 
 def run(turns: int, rounds: int) -> list[str]:
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        start_server(delay=0.0) as server,
-        sync_playwright() as playwright,
-    ):
-        lab = JupyterLab(Path(tmp))
-        lab.start()
-        browser = launch(playwright)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            notebook = Notebook(page, lab, lab.write_notebook("bench.ipynb", [""])).open()
-            output = notebook.run_cell(0, conversation_cell(server.url, turns))
-            panel = ChatPanel(output.locator('[data-testid="nbchat"]'))
-            expect(panel.replies).to_have_count(turns, timeout=120_000)
-            expect(panel.root.locator(".katex").first).to_be_visible()
-            page.evaluate(_INSTRUMENT)
-            if not page.evaluate(_CONTROL):
-                raise RuntimeError("the browser reports no long tasks; the measurement is empty")
-            results = []
-            for i in range(rounds):
-                old = panel.input.element_handle()
-                page.evaluate(_START)
-                panel.wait_finished(panel.send(f"/echo short {i}"))
-                panel.wait_rebuilt(old)
-                expect(panel.replies).to_have_count(turns + i + 1)
-                page.wait_for_timeout(500)  # the new view's first layout and paint
-                results.append(page.evaluate(_FINISH))
-        finally:
-            browser.close()
-            lab.stop()
+    with instrumented_notebook() as (server, notebook):
+        output = notebook.run_cell(0, conversation_cell(server.url, turns))
+        panel = ChatPanel(output.locator('[data-testid="nbchat"]'))
+        expect(panel.replies).to_have_count(turns, timeout=120_000)
+        expect(panel.root.locator(".katex").first).to_be_visible()
+        page = notebook.page
+        results = []
+        for i in range(rounds):
+            old = panel.input.element_handle()
+            page.evaluate(_START)
+            panel.wait_finished(panel.send(f"/echo short {i}"))
+            panel.wait_rebuilt(old)
+            expect(panel.replies).to_have_count(turns + i + 1)
+            page.wait_for_timeout(500)  # the new view's first layout and paint
+            results.append(page.evaluate(_FINISH))
     longest = [max(r["tasks"], default=0.0) for r in results]
     total = [sum(r["tasks"]) for r in results]
     return [
