@@ -20,10 +20,12 @@ Needs Debian chromium at /usr/bin/chromium and the built widget bundle.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
@@ -35,7 +37,7 @@ from browser.chromium import VIEWPORT, launch
 from browser.lab import JupyterLab
 from browser.notebook import Notebook
 
-from nbchat.server import start_server
+from nbchat.server import ServerHandle, start_server
 
 TARGET_MS = 50.0
 
@@ -123,10 +125,10 @@ def run_round(panel: ChatPanel, deltas: int, size: int, delay_ms: int, trace: bo
     return result
 
 
-def run(
-    rounds: int, deltas: int = 10_000, size: int = 10, delay_ms: int = 0, trace: bool = False
-) -> list[str]:
-    """Stream `rounds` replies into one widget (a new conversation each round)."""
+@contextlib.contextmanager
+def instrumented_notebook() -> Iterator[tuple[ServerHandle, Notebook]]:
+    """The reference server and an empty notebook open in JupyterLab in headless Chromium, with
+    long tasks observed (checked with a deliberate one)."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         start_server(delay=0.0) as server,
@@ -138,20 +140,28 @@ def run(
         try:
             page = browser.new_page(viewport=VIEWPORT)
             notebook = Notebook(page, lab, lab.write_notebook("bench.ipynb", [""])).open()
-            panel = ChatPanel.create(
-                notebook, server.url, dialect="chats", model="demo", user_id="bench"
-            )
             page.evaluate(_INSTRUMENT)
             if not page.evaluate(_CONTROL):
                 raise RuntimeError("the browser reports no long tasks; the measurement is empty")
-            results = []
-            for _ in range(rounds):
-                panel.new_button.click()
-                expect(panel.replies).to_have_count(0)
-                results.append(run_round(panel, deltas, size, delay_ms, trace))
+            yield server, notebook
         finally:
             browser.close()
             lab.stop()
+
+
+def run(
+    rounds: int, deltas: int = 10_000, size: int = 10, delay_ms: int = 0, trace: bool = False
+) -> list[str]:
+    """Stream `rounds` replies into one widget (a new conversation each round)."""
+    with instrumented_notebook() as (server, notebook):
+        panel = ChatPanel.create(
+            notebook, server.url, dialect="chats", model="demo", user_id="bench"
+        )
+        results = []
+        for _ in range(rounds):
+            panel.new_button.click()
+            expect(panel.replies).to_have_count(0)
+            results.append(run_round(panel, deltas, size, delay_ms, trace))
 
     longest = [max(r["tasks"], default=0.0) for r in results]
     over = sum(1 for x in longest if x > TARGET_MS)

@@ -34,10 +34,10 @@ const COMM_EVENTS = ["comm_live_update", "comm:close"];
 
 /** Call `lost` when the widget's kernel goes away (it may be called more than once); returns
  * the function that stops watching. */
-export function watchKernel(model: AnyModel<{ _nbchat_model_id: string }>, lost: () => void): () => void {
+export function watchKernel(model: AnyModel<{ panel_id: string }>, lost: () => void): () => void {
   for (const event of COMM_EVENTS) model.on(event, lost);
   const manager = model.widget_manager as Manager | undefined;
-  const id = model.get("_nbchat_model_id");
+  const id = model.get("panel_id");
   if (id && manager?.get_model) {
     Promise.resolve(manager.get_model(id))
       .then((managed) => {

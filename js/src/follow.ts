@@ -39,6 +39,21 @@ export class Follower {
     else this.jump.hidden = this.atBottom();
   }
 
+  /** Where the reader is: following, or held at a scroll offset (px). */
+  get place(): { following: boolean; top: number } {
+    return { following: this.following, top: this.scroller.scrollTop };
+  }
+
+  /** Go back to a reading place an earlier view of this panel had (memory.ts); call once
+   * the scroller is laid out. */
+  restore(place: { following: boolean; top: number }): void {
+    if (place.following) return this.resume();
+    this.following = false;
+    this.scroller.scrollTop = place.top;
+    this.lastTop = this.scroller.scrollTop;
+    this.jump.hidden = this.atBottom();
+  }
+
   /** Follow again from now on (the user sent a message, or asked to jump). */
   resume(): void {
     this.following = true;

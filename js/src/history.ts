@@ -1,6 +1,8 @@
 // Prompt history for the message box, as in a terminal: ArrowUp in an empty box recalls the
 // previous prompt, ArrowUp again goes further back, ArrowDown comes forward and, past the newest,
-// back to an empty box. A recalled prompt that the user edits stops the browsing.
+// back to an empty box. A recalled prompt that the user edits stops the browsing. In a recalled
+// prompt of several lines the keys first move the caret, as in a terminal: ArrowUp recalls the
+// older prompt only from the first line, ArrowDown the newer one only from the last.
 //
 // The history is the conversation's user messages plus what was typed here. A page reloaded
 // while a reply streams gets the transcript without that turn (it is not committed yet), so the
@@ -36,11 +38,14 @@ export class PromptHistory {
     if (text.trim() && this.entries[this.entries.length - 1] !== text) this.entries.push(text);
   }
 
-  /** The text to show for ArrowUp / ArrowDown with `current` in the box, or null to let the key
-   * do what it normally does (move the caret). */
-  move(direction: "up" | "down", current: string): string | null {
+  /** The text to show for ArrowUp / ArrowDown with `current` in the box and the caret at
+   * `caret` (a string index), or null to let the key do what it normally does (move the caret). */
+  move(direction: "up" | "down", current: string, caret: number = current.length): string | null {
     const browsing = this.index >= 0 && current === this.shown;
-    if (!browsing) {
+    if (browsing) {
+      const lineAway = direction === "up" ? current.slice(0, caret) : current.slice(caret);
+      if (lineAway.includes("\n")) return null; // not on the first (last) line yet
+    } else {
       this.index = -1;
       if (current !== "" || direction === "down" || !this.entries.length) return null;
       this.index = this.entries.length;

@@ -130,5 +130,7 @@ export interface WidgetState {
   allow_remote_images: boolean;
   title: string;
   backend: string;
-  _nbchat_model_id: string;
+  /** The widget's model id: the per-panel memory of the views (memory.ts), and whether the
+   * model still has a live comm (connection.ts). */
+  panel_id: string;
 }

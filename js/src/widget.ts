@@ -31,6 +31,8 @@
  *   [data-testid="empty-state"]          hint and backend shown while there are no messages
  *   [data-testid="edit-note"]            shown while the last message is being edited
  *   ArrowUp / ArrowDown in an empty input  recall earlier prompts (history.ts)
+ *   A new view of the same model (the host re-renders the output after each turn) carries on
+ *   with the draft, caret, focus, reading place, edit and prompt history (memory.ts)
  *   input[aria-label="Load remote images"]  checkbox bound to the allow_remote_images trait
  *   select[aria-label="Download format"], button "Download transcript"  save the transcript
  *
@@ -44,10 +46,11 @@ import { watchKernel } from "./connection";
 import { attachedContext, notice, showNotice } from "./context";
 import { downloadControl, ExportRequests, saveFile, type ExportReply } from "./download";
 import { Follower } from "./follow";
-import { PromptHistory } from "./history";
+import type { PromptHistory } from "./history";
 import { keepKeys } from "./keys";
 import { LiveTurns, parseKernelMessage } from "./live";
 import { LiveParts } from "./parts";
+import { Memories, whenShown, type ViewMemory } from "./memory";
 import { copyCode } from "./markdown";
 import { Mentions } from "./mentions";
 import {
@@ -75,6 +78,13 @@ interface LiveView {
   reasoning: HTMLElement | null;
 }
 
+/** What the user was doing in each panel on the page; outlives the views (memory.ts). */
+const memories = new Memories();
+
+const SUPERSEDED_EDIT =
+  "Another turn ended before your edit was sent, and only the last turn can be replaced: " +
+  "your text is still in the box, and Enter sends it as a new message.";
+
 const raf: (cb: () => void) => void =
   typeof requestAnimationFrame === "function" ? (cb) => requestAnimationFrame(cb) : (cb) => setTimeout(cb, 16);
 
@@ -98,6 +108,7 @@ export class ChatView {
   private readonly emptyState: HTMLElement;
   private readonly editNote: HTMLElement;
   private readonly prompts: PromptHistory;
+  private readonly memory: ViewMemory; // what the user was doing, for the next view (memory.ts)
   private editing: string | null = null; // the turn whose message is being edited
   private readonly live = new LiveTurns();
   private readonly exports = new ExportRequests();
@@ -166,7 +177,8 @@ export class ChatView {
     this.input.placeholder = "Message (Enter to send, Shift+Enter for a new line)";
     this.input.setAttribute("aria-label", "Message");
     this.input.addEventListener("keydown", (event) => this.onKey(event));
-    this.prompts = new PromptHistory();
+    this.memory = memories.of(model.get("panel_id"));
+    this.prompts = this.memory.prompts;
     for (const message of this.messages) if (message.role === "user") this.prompts.addTurn(message.turn, message.text);
     this.editNote = el("div", "nbchat-edit-note", "Editing your last message: Enter resends it, Esc cancels.");
     this.editNote.dataset.testid = "edit-note";
@@ -194,10 +206,12 @@ export class ChatView {
     // Keys pressed in the panel are the panel's: Shift+Enter would run the cell and Enter on a
     // button would enter edit mode (keys.ts).
     this.cleanups.push(keepKeys(this.root));
+    this.keepMemory();
 
     this.listen("change:messages", () => this.showCommitted());
     this.listen("change:status", () => this.showStatus());
     this.listen("change:title", () => this.showTitle());
+    this.listen("destroy", () => memories.forget(this.model.get("panel_id")));
     this.listen("change:backend", () => this.showEmpty());
     this.listen("change:allow_remote_images", () => this.rerenderAll());
     this.listen("msg:custom", (msg: KernelMessage | ContextMessage | WireDelta) =>
@@ -209,6 +223,67 @@ export class ChatView {
     this.showStatus();
     this.showCommitted();
     this.requestSync();
+  }
+
+  /** Carry on where an earlier view of this model was, and keep the memory current from now
+   * on: the host renders a new view whenever the cell's output is updated (memory.ts). */
+  private keepMemory(): void {
+    const memory = this.memory;
+    this.input.value = memory.draft;
+    if (memory.notice) showNotice(this.notice, memory.notice);
+    if (memory.context.length) this.mentions.restore(memory.context);
+    if (memory.editing !== null) {
+      this.editing = memory.editing; // checked against the transcript by showCommitted
+      this.editNote.hidden = false;
+    }
+    this.follower.following = memory.place.following; // not to the end first when reading
+    const remember = () => this.remember();
+    for (const event of ["input", "keyup", "click", "select"]) this.root.addEventListener(event, remember);
+    this.input.addEventListener("focus", () => (memory.focused = true));
+    // A view taken out of the page may blur its input on the way: only a view still shown says
+    // that the focus went elsewhere.
+    this.input.addEventListener("blur", () =>
+      setTimeout(() => {
+        if (this.root.isConnected) memory.focused = document.activeElement === this.input;
+      }, 0),
+    );
+    this.transcript.addEventListener(
+      "scroll",
+      () => {
+        if (this.root.isConnected) memory.place = this.follower.place;
+      },
+      { passive: true },
+    );
+    this.cleanups.push(
+      whenShown(this.transcript, () => {
+        this.follower.restore(memory.place);
+        if (memory.focused && this.focusIsFree()) {
+          this.input.focus();
+          this.input.setSelectionRange(...memory.selection);
+        }
+      }),
+    );
+  }
+
+  /** Nothing else has the focus: the page's body, or a container of this panel (the cell or
+   * notebook the host focused when the old view went away), has it. */
+  private focusIsFree(): boolean {
+    const active = document.activeElement;
+    return !active || active === document.body || (this.host !== undefined && active.contains(this.host));
+  }
+
+  /** Show why a message was not sent (null: nothing to say), in this view and the next. */
+  private say(text: string | null): void {
+    showNotice(this.notice, text);
+    this.memory.notice = text;
+  }
+
+  private remember(): void {
+    const memory = this.memory;
+    memory.draft = this.input.value;
+    memory.selection = [this.input.selectionStart ?? 0, this.input.selectionEnd ?? 0];
+    memory.context = this.mentions.names();
+    memory.editing = this.editing;
   }
 
   dispose(): void {
@@ -272,8 +347,9 @@ export class ChatView {
     this.follower.resume();
     this.input.value = "";
     this.mentions.clear();
-    showNotice(this.notice, null);
+    this.say(null);
     this.input.focus();
+    this.remember();
   }
 
   private onKey(event: KeyboardEvent): void {
@@ -291,7 +367,8 @@ export class ChatView {
       this.endEdit();
       this.input.value = "";
     } else if ((event.key === "ArrowUp" || event.key === "ArrowDown") && !event.shiftKey && !event.altKey) {
-      const recalled = this.prompts.move(event.key === "ArrowUp" ? "up" : "down", this.input.value);
+      const direction = event.key === "ArrowUp" ? "up" : "down";
+      const recalled = this.prompts.move(direction, this.input.value, this.input.selectionStart ?? 0);
       if (recalled === null) return;
       event.preventDefault();
       this.input.value = recalled;
@@ -308,11 +385,23 @@ export class ChatView {
     this.editNote.hidden = false;
     this.input.value = message.text;
     this.input.focus();
+    this.remember();
   }
 
   private endEdit(): void {
     this.editing = null;
     this.editNote.hidden = true;
+    this.memory.editing = null;
+  }
+
+  /** An edit replaces the last turn only: once another turn has ended after it, the edit ends,
+   * its text stays in the box to be sent as a new message, and the notice says so. */
+  private checkEdit(): void {
+    if (this.editing === null) return;
+    const users = this.messages.filter((m) => m.role === "user");
+    if (users[users.length - 1]?.turn === this.editing) return;
+    this.endEdit();
+    if (users.length) this.say(SUPERSEDED_EDIT);
   }
 
   private onTranscriptClick(event: Event): void {
@@ -387,6 +476,7 @@ export class ChatView {
     if (!grew) {
       this.committedList.replaceChildren();
       this.shownIds = [];
+      this.memory.rendered.clear();
     }
     for (const message of messages.slice(this.shownIds.length)) {
       this.committedList.append(this.renderMessage(message));
@@ -394,13 +484,21 @@ export class ChatView {
       if (message.role === "assistant") this.dropLive(message.turn);
     }
     if (!messages.length) for (const turn of [...this.liveViews.keys()]) this.dropLive(turn);
-    if (!messages.length) this.endEdit();
+    this.checkEdit();
     placeActions(this.committedList, this.model.get("status") === "streaming");
     this.showEmpty();
     this.follower.update();
   }
 
+  /** A committed message's node: the one an earlier view of this panel rendered, else new. */
   private renderMessage(message: Message): HTMLElement {
+    const remoteImages = this.renderOptions.allowRemoteImages;
+    const node = this.memory.takeRendered(message.id, remoteImages) ?? this.renderNew(message);
+    this.memory.rendered.set(message.id, { node, remoteImages });
+    return node;
+  }
+
+  private renderNew(message: Message): HTMLElement {
     if (message.role === "assistant") {
       return assistantMessage(message, this.renderOptions, this.takeLiveBody(message));
     }
@@ -417,9 +515,11 @@ export class ChatView {
   }
 
   private rerenderAll(): void {
+    if (this.abandoned()) return; // its nodes may be another view's now (memory.ts)
     this.imagesToggle.checked = Boolean(this.model.get("allow_remote_images"));
     this.shownIds = [];
     this.committedList.replaceChildren();
+    this.memory.rendered.clear();
     this.showCommitted();
     for (const turn of [...this.liveViews.keys()]) {
       this.liveViews.get(turn)?.assistant.remove();
@@ -466,10 +566,11 @@ export class ChatView {
 
   /** The kernel did not send a message: say why, and give the draft back if the input is empty. */
   private onRefused(msg: Extract<ContextMessage, { type: "refused" }>): void {
-    showNotice(this.notice, msg.message);
+    this.say(msg.message);
     if (!this.input.value && !this.mentions.names().length) {
       this.input.value = msg.text;
       this.mentions.restore(msg.context);
+      this.remember();
     }
   }
 

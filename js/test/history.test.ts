@@ -39,4 +39,19 @@ describe("PromptHistory", () => {
     history.addTurn("t3", "from a cell");
     expect(history.move("up", "second")).toBe("first");
   });
+  it("moves through a recalled prompt's lines before recalling another", () => {
+    const history = new PromptHistory();
+    history.add("old");
+    history.add("a\nb\nc");
+    history.add("new");
+    expect(history.move("up", "")).toBe("new");
+    const lines = history.move("up", "new");
+    expect(lines).toBe("a\nb\nc");
+    expect(history.move("up", "a\nb\nc", 5)).toBeNull(); // caret on the last line: move up
+    expect(history.move("up", "a\nb\nc", 3)).toBeNull(); // on the middle line
+    expect(history.move("up", "a\nb\nc", 1)).toBe("old"); // on the first line: recall
+    expect(history.move("down", "old", 3)).toBe("a\nb\nc");
+    expect(history.move("down", "a\nb\nc", 0)).toBeNull(); // first line: move down
+    expect(history.move("down", "a\nb\nc", 4)).toBe("new"); // last line: forward
+  });
 });

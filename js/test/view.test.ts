@@ -2,9 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatView } from "../src/widget";
 import type { KernelMessage, Message, ViewMessage, WidgetState, WireDelta, TurnEnd } from "../src/types";
 
+let panels = 0;
+
 /** A stand-in for anywidget's model: state, change events, custom messages both ways. */
 class FakeModel {
-  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat", backend: "chats · model demo · http://127.0.0.1:3026", _nbchat_model_id: "m1" };
+  state: WidgetState = { messages: [], status: "idle", allow_remote_images: false, title: "Test chat", backend: "chats · model demo · http://127.0.0.1:3026", panel_id: `panel-${++panels}` };
   sent: ViewMessage[] = [];
   saved = 0;
   private handlers = new Map<string, Array<(...args: any[]) => void>>();
@@ -37,6 +39,18 @@ class FakeModel {
   listeners(): number {
     return [...this.handlers.values()].reduce((n, list) => n + list.length, 0);
   }
+}
+
+/** What anywidget hands each view: its own object over the same model. */
+function proxy(m: FakeModel) {
+  return {
+    get: m.get.bind(m),
+    set: m.set.bind(m),
+    on: m.on.bind(m),
+    off: m.off.bind(m),
+    send: m.send.bind(m),
+    save_changes: m.save_changes.bind(m),
+  };
 }
 
 function message(turn: string, role: "user" | "assistant", text: string, extra: Partial<Message> = {}): Message {
@@ -339,6 +353,85 @@ describe("ChatView", () => {
     expect(input.value).toBe("typing");
   });
 
+  it("moves the caret through a recalled prompt of several lines before recalling an older one", () => {
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    const key = (k: string) => input.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
+    for (const text of ["older", "line one\nline two"]) {
+      input.value = text;
+      key("Enter");
+    }
+    key("ArrowUp");
+    expect(input.value).toBe("line one\nline two");
+    expect(input.selectionStart).toBe(input.value.length);
+    expect(key("ArrowUp")).toBe(true); // not prevented: the caret goes up a line
+    expect(input.value).toBe("line one\nline two");
+    input.setSelectionRange(3, 3); // where the browser put it, on the first line
+    key("ArrowUp");
+    expect(input.value).toBe("older");
+  });
+
+  it("carries the draft, caret, focus, edit and prompt history over to a new view of the model", () => {
+    model.set("messages", [message("t1", "user", "one"), message("t1", "assistant", "1")]);
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    $('button[aria-label="Edit message"]')!.click();
+    input.value = "one, edited";
+    input.setSelectionRange(3, 5);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    expect(document.activeElement).toBe(input);
+    const reply = $('[data-testid="message-assistant"]');
+    // The host renders the updated output with a new view; the old one leaves the page.
+    view.dispose();
+    view.root.remove();
+    view = new ChatView(proxy(model) as never);
+    document.body.append(view.root);
+    expect($('[data-testid="message-assistant"]')).toBe(reply); // taken over, not rendered again
+    expect($$('button[aria-label="Edit message"]')).toHaveLength(1);
+    const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    expect(again.value).toBe("one, edited");
+    expect([again.selectionStart, again.selectionEnd]).toEqual([3, 5]);
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(false);
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "regenerate", turn: "t1", text: "one, edited" });
+  });
+
+  it("recalls prompts after New in a new view, though the transcript is empty", () => {
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    input.value = "remember me";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    model.set("messages", []); // New: the kernel clears the transcript and updates the output
+    view.dispose();
+    view.root.remove();
+    view = new ChatView(proxy(model) as never);
+    document.body.append(view.root);
+    const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowUp", bubbles: true, cancelable: true }));
+    expect(again.value).toBe("remember me");
+  });
+
+  it("keeps an edit's text and says why when another turn ends before it is sent", () => {
+    model.kernel({ type: "sync", seq: 0, live: [], base: 0, messages: [] });
+    model.set("messages", [message("t1", "user", "one"), message("t1", "assistant", "1")]);
+    const input = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    $('button[aria-label="Edit message"]')!.click();
+    input.value = "one, edited";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    model.kernel(turnEnd(1, "t2", "reply", "from a cell"));
+    expect(input.value).toBe("one, edited");
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(true);
+    expect($('[data-testid="notice"]')!.textContent).toContain("only the last turn can be replaced");
+    // The turn's end updates the output: the new view still has the text and the reason.
+    view.dispose();
+    view.root.remove();
+    view = new ChatView(proxy(model) as never);
+    document.body.append(view.root);
+    const again = $('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    expect(again.value).toBe("one, edited");
+    expect($('[data-testid="notice"]')!.textContent).toContain("only the last turn can be replaced");
+    expect($('[data-testid="edit-note"]')!.hidden).toBe(true);
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(lastSent()).toEqual({ type: "send", text: "one, edited" });
+  });
+
   it("shows what to do and who answers while empty", () => {
     const empty = $('[data-testid="empty-state"]')!;
     expect(empty.hidden).toBe(false);
@@ -511,7 +604,7 @@ describe("ChatView", () => {
       const view = new ChatView(restored as never);
       try {
         await new Promise((resolve) => setTimeout(resolve, 0));
-        expect(asked).toEqual(["m1"]);
+        expect(asked).toEqual([restored.state.panel_id]);
         expect(view.root.dataset.status).toBe(expected);
       } finally {
         view.dispose();

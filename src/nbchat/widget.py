@@ -57,7 +57,6 @@ import logging
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -135,9 +134,11 @@ class ChatWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("nbchat").tag(sync=True)
     #: Who the panel talks to, for its empty state: "chats · model demo · http://host:port".
     backend = traitlets.Unicode("").tag(sync=True)
-    #: The widget's model id, for the view to ask the widget manager whether the model still
-    #: has a live comm (a panel restored from a saved notebook on a new kernel has none).
-    _nbchat_model_id = traitlets.Unicode("").tag(sync=True)
+    #: The widget's model id, also its display id: it stays when the front end renders the
+    #: output anew (after each turn), so its views keep what the user was doing (draft, focus,
+    #: scroll) under it; and a view asks the widget manager by it whether the model still has
+    #: a live comm (a panel restored from a saved notebook on a new kernel has none).
+    panel_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, chat: Chat | None = None, **chat_kwargs: Any) -> None:
         if chat is not None and chat_kwargs:
@@ -152,7 +153,7 @@ class ChatWidget(anywidget.AnyWidget):
             messages=[m for t in finished for m in _turn_messages(t, self._key(t))],
             backend=_describe(chat),
         )
-        self._nbchat_model_id = self.model_id
+        self.panel_id = self.model_id
         self._chat = chat
         self._lock = threading.RLock()
         self._seq = 0
@@ -166,7 +167,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._senders: dict[str, dict[str, Any] | None] = {}  # Turn.id → its request's header
         self._attached: dict[str, tuple[str, list[dict[str, str]]]] = {}  # Turn.id → typed, items
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL, FLUSH_LATENCY)
-        self._display_id = uuid.uuid4().hex
+        self._display_id = self.panel_id
         self._displayed = False
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)
@@ -232,7 +233,10 @@ class ChatWidget(anywidget.AnyWidget):
                 raise ConfigurationError("there is no finished turn to regenerate")
             key = self._key(last)
             if turn is not None and turn != key:
-                raise ConfigurationError(f"only the last turn can be regenerated, not {turn!r}")
+                raise ConfigurationError(
+                    f"only the last turn can be regenerated, and {turn!r} is no longer the last:"
+                    " another turn ended after it"
+                )
             said = next(
                 (m for m in self.messages if m["turn"] == key and m["role"] == "user"), None
             )
@@ -486,9 +490,7 @@ class ChatWidget(anywidget.AnyWidget):
             elif kind == "stop":
                 self.stop()
             elif kind == "regenerate":
-                edited = content.get("text")
-                turn = str(content.get("turn", ""))
-                self.regenerate(turn, None if edited is None else str(edited))
+                self._regenerate_from_view(content)
             elif kind == "new":
                 self.new()
             elif kind == "decide":
@@ -503,7 +505,20 @@ class ChatWidget(anywidget.AnyWidget):
         try:
             self.ask(text, context=names)
         except NbchatError as exc:  # the view gets its draft back with the reason
-            self.send({"type": "refused", "text": text, "context": names, "message": str(exc)})
+            self._refuse(text, names, exc)
+
+    def _regenerate_from_view(self, content: dict[str, Any]) -> None:
+        """Retry, Regenerate or an edit resent from the panel; a refusal (another turn ended
+        first, a reply still streams) goes back to the view with the edited text."""
+        edited = content.get("text")
+        try:
+            self.regenerate(str(content.get("turn", "")), None if edited is None else str(edited))
+        except NbchatError as exc:
+            self._refuse("" if edited is None else str(edited), [], exc)
+
+    def _refuse(self, text: str, names: list[str], exc: NbchatError) -> None:
+        """Tell the views a message was not sent, and why; they give the draft back."""
+        self.send({"type": "refused", "text": text, "context": names, "message": str(exc)})
 
 
 def _user_ns() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import ElementHandle, Locator, expect
 
 from .notebook import Notebook
 
@@ -72,6 +72,12 @@ class ChatPanel:
             _GROWN_WHILE_STREAMING, arg=[handle, min_length], timeout=REPLY_TIMEOUT
         )
         return int(result.json_value())
+
+    def wait_rebuilt(self, old: ElementHandle) -> None:
+        """Wait until the view that `old` (an element of it) belongs to has left the page: the
+        front end renders the cell's updated output (after each turn) with a new view."""
+        self.root.page.wait_for_function("e => !e.isConnected", arg=old, timeout=REPLY_TIMEOUT)
+        expect(self.root).to_be_visible()
 
     @staticmethod
     def text(reply: Locator) -> str:

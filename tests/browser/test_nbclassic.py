@@ -101,3 +101,19 @@ def test_kernel_restart_while_streaming_in_nbclassic(
     assert len(ChatPanel.text(reply)) >= shown
     expect(reply.locator('[data-testid="error"]')).to_contain_text("Re-run the cell")
     expect(panel.send_button).to_be_disabled()
+
+
+def test_keys_typed_after_a_reply_go_to_the_panel_in_nbclassic(
+    classic: ClassicNotebook, server: ServerHandle
+) -> None:
+    """nbclassic renders the updated output (the transcript, after each turn) with a new view:
+    the input keeps the focus, so the next keys are not notebook commands (b inserts a cell)."""
+    panel = _panel(classic, server)
+    cells = classic.page.locator("#notebook .cell")
+    old = panel.input.element_handle()
+    panel.wait_finished(panel.send("/stream 60 10 20"))
+    panel.wait_rebuilt(old)
+    count = cells.count()
+    classic.page.keyboard.type("bbm")
+    expect(panel.input).to_have_value("bbm")
+    assert cells.count() == count

@@ -97,6 +97,46 @@ def test_follows_the_conversation(notebook: Notebook, server: ServerHandle) -> N
     assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
 
 
+def test_typing_and_reading_go_on_when_a_reply_ends(
+    notebook: Notebook, server: ServerHandle
+) -> None:
+    """Each finished turn updates the cell's output (its transcript), and JupyterLab renders the
+    panel anew: the draft, the caret, the focus and the reading place carry over."""
+    panel = ChatPanel.create(notebook, server.url, **CHATS)
+    transcript = panel.root.locator('[data-testid="transcript"]')
+    jump = panel.root.locator('[data-testid="jump-to-latest"]')
+    for i in range(4):  # enough history to scroll
+        panel.wait_finished(panel.send(f"/stream 20 {60 + i}"))
+
+    # A draft typed while the reply streams is still there, and typing goes on into it.
+    reply = panel.send("/stream 150 20 20")
+    panel.wait_grown(100)
+    old = panel.input.element_handle()
+    notebook.page.keyboard.type("my next question")
+    panel.wait_finished(reply)
+    panel.wait_rebuilt(old)
+    expect(panel.input).to_have_value("my next question")
+    assert panel.input.evaluate("t => document.activeElement === t")
+    notebook.page.keyboard.type(" is this")
+    expect(panel.input).to_have_value("my next question is this")
+
+    # A reader who scrolled up mid-stream keeps the place and the jump control.
+    reply = panel.send("/stream 200 20 20")
+    panel.wait_grown(400)
+    transcript.hover()
+    notebook.page.mouse.wheel(0, -600)
+    expect(jump).to_be_visible()
+    old = transcript.element_handle()
+    panel.wait_grown(600)  # the wheel's scrolling has ended
+    reading = transcript.evaluate(_SCROLL)
+    panel.wait_finished(reply)
+    panel.wait_rebuilt(old)
+    expect(jump).to_be_visible()
+    later = transcript.evaluate(_SCROLL)
+    assert abs(later["top"] - reading["top"]) < 2, (reading, later)
+    assert later["gap"] > 300, later
+
+
 def test_opens_at_the_latest_message(notebook: Notebook, server: ServerHandle) -> None:
     history = "\n".join(
         [
@@ -226,9 +266,14 @@ def test_prompt_history_and_empty_state(notebook: Notebook, server: ServerHandle
     expect(panel.user_messages.last).to_contain_text("/echo two")
     panel.wait_finished(panel.replies.last)
 
+    old = panel.input.element_handle()
     panel.new_button.click()
+    panel.wait_rebuilt(old)  # New updates the output too
     expect(empty).to_be_visible()
     expect(empty).to_contain_text("chats · model demo")
+    panel.input.click()
+    keyboard.press("ArrowUp")  # the prompts are still recalled after New
+    expect(panel.input).to_have_value("/echo two")
 
 
 def test_prompt_sent_just_before_a_reload_is_recalled(

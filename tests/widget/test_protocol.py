@@ -369,6 +369,24 @@ def test_regenerate_refuses_an_earlier_turn_and_while_streaming(make_widget) -> 
     assert [t.user for t in widget.chat.history] == ["/echo a", "/echo b", "/stream 500 10 10"]
 
 
+def test_an_edit_the_kernel_cannot_apply_goes_back_to_the_view(make_widget) -> None:
+    """An edit sent from the panel after another turn ended (from a cell, say) is refused with
+    its text and the reason, so the view gives it back instead of losing it."""
+    widget = make_widget()
+    comm = recorder(widget)
+    widget.ask("/echo a")
+    widget.wait(10)
+    edited = widget.messages[-1]["turn"]
+    widget.ask("/echo b")  # lands while the user edits the message of turn a
+    widget.wait(10)
+    comm.from_view({"type": "regenerate", "turn": edited, "text": "/echo a, edited"})
+    [refused] = [m for m in comm.customs() if m["type"] == "refused"]
+    assert refused["text"] == "/echo a, edited" and refused["context"] == []
+    assert "only the last turn can be regenerated" in refused["message"]
+    assert "another turn ended after it" in refused["message"]
+    assert [t.user for t in widget.chat.history] == ["/echo a", "/echo b"]
+
+
 def test_http_error_before_the_stream_shows_the_server_message(server, make_widget) -> None:
     chat = nbchat.Chat(server.url, dialect="agents", agent_id="ag_broke")
     widget = make_widget(chat)
