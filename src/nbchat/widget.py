@@ -57,6 +57,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -134,10 +135,10 @@ class ChatWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("nbchat").tag(sync=True)
     #: Who the panel talks to, for its empty state: "chats · model demo · http://host:port".
     backend = traitlets.Unicode("").tag(sync=True)
-    #: The widget's model id, also its display id: it stays when the front end renders the
-    #: output anew (after each turn), so its views keep what the user was doing (draft, focus,
-    #: scroll) under it; and a view asks the widget manager by it whether the model still has
-    #: a live comm (a panel restored from a saved notebook on a new kernel has none).
+    #: The widget's model id: it stays when the front end renders the output anew (after each
+    #: turn), so its views keep what the user was doing (draft, focus, scroll) under it; and a
+    #: view asks the widget manager by it whether the model still has a live comm (a panel
+    #: restored from a saved notebook on a new kernel has none).
     panel_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, chat: Chat | None = None, **chat_kwargs: Any) -> None:
@@ -149,11 +150,13 @@ class ChatWidget(anywidget.AnyWidget):
         self._keys: dict[str, str] = {}  # Turn.id → the short key the views know it by
         # key → finished turn, for the transcript output
         self._turns: dict[str, Turn] = {self._key(t): t for t in finished}
+        panel_id = uuid.uuid4().hex  # the model (comm) id too, known in the first state
         super().__init__(
             messages=[m for t in finished for m in _turn_messages(t, self._key(t))],
             backend=_describe(chat),
+            panel_id=panel_id,
+            model_id=panel_id,
         )
-        self.panel_id = self.model_id
         self._chat = chat
         self._lock = threading.RLock()
         self._seq = 0
@@ -167,7 +170,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._senders: dict[str, dict[str, Any] | None] = {}  # Turn.id → its request's header
         self._attached: dict[str, tuple[str, list[dict[str, str]]]] = {}  # Turn.id → typed, items
         self._flusher = _Flusher(self._flush, FLUSH_INTERVAL, FLUSH_LATENCY)
-        self._display_id = self.panel_id
+        self._display_id = panel_id
         self._displayed = False
         self.on_msg(self._on_view_message)
         self._unsubscribe = chat.subscribe(self._on_turn)

@@ -99,7 +99,7 @@ def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
     page.on("request", on_request)
     # Recorded by on_request, then never sent, whatever asked for it.
     context.route(OFF_MACHINE, lambda route: route.abort())
-    page.on("pageerror", lambda error: page_log.page_errors.append(str(error)))
+    page.on("pageerror", lambda error: page_log.page_errors.append(f"{error}\n{error.stack}"))
     try:
         yield page
     finally:

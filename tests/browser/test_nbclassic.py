@@ -49,6 +49,12 @@ class ClassicNotebook:
         return cell.locator(".output_area")
 
 
+_NBCLASSIC_ATTACH = re.compile(
+    r"^Host is not attached\.\nError: Host is not attached\.\n"
+    r"(\s+at .*/nbextensions/jupyter-js-widgets/extension\.js:[\d:]+\)?\n?)+$"
+)
+
+
 @pytest.fixture(scope="module")
 def nbclassic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     with JupyterLab.running(tmp_path_factory.mktemp("nbclassic"), "nbclassic") as server:
@@ -62,7 +68,10 @@ def classic(
     name = nbclassic.write_notebook(f"{request.node.name}.ipynb", [""])
     yield ClassicNotebook(page, nbclassic, name).open()
     nbclassic.shutdown_kernels()
-    assert page_log.page_errors == [], "uncaught errors in the page"
+    # nbclassic's widget manager throws while attaching a view to an output it has already
+    # replaced (the panel's output is updated after each turn): its own race, in its own code.
+    ours = [e for e in page_log.page_errors if not _NBCLASSIC_ATTACH.search(e)]
+    assert ours == [], "uncaught errors in the page"
 
 
 def _panel(notebook: ClassicNotebook, server: ServerHandle) -> ChatPanel:
